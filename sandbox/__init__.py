@@ -1,0 +1,82 @@
+"""The sandbox: a stand-in proctoring server (Supervisor SDK + Constructor Proctor).
+
+It behaves towards the portal as the real servers do and meets it over HTTP only; it
+never imports ``portal``. ``create_app`` is the fixed factory name
+(``gunicorn -w 1 --threads 8 "sandbox:create_app()"``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import requests
+from flask import Flask, jsonify, request
+
+from .config import load_settings
+from .store import Store
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the sandbox app: settings, store, blueprints. No I/O happens here.
+
+    The database schema is created on first use and the background sender starts on
+    the first request (unless ``SANDBOX_BACKGROUND`` is off, the default in testing).
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_pyfile("sandbox_config.py", silent=True)
+    testing = bool((test_config or {}).get("TESTING", app.config.get("TESTING", False)))
+    app.config.update(load_settings(os.environ, test_config, app.instance_path, app.config))
+    if app.config["SANDBOX_BACKGROUND"] is None:
+        app.config["SANDBOX_BACKGROUND"] = not testing
+    # The portal runs on the same host: ports do not separate cookies, names must.
+    app.config.update(SESSION_COOKIE_NAME="sandbox_console", SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_HTTPONLY=True)
+    if testing:
+        app.config["TESTING"] = True
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    logging.getLogger("sandbox").setLevel(logging.INFO)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """The store and the one outbound HTTP session."""
+    app.extensions["sandbox_store"] = Store(app.config["SANDBOX_DATABASE"])
+    http = requests.Session()
+    http.headers["User-Agent"] = "proctoring-sandbox/1.0"
+    app.extensions["sandbox_http"] = http
+
+
+def register_blueprints(app: Flask) -> None:
+    from .console.api import bp as console_api
+    from .console.views import bp as console_views
+    from .constructor.views import bp as constructor
+    from .supervisor.api import bp as supervisor_api
+    from .supervisor.links import bp as links
+    from .supervisor.sdk import bp as sdk
+
+    for bp in (supervisor_api, sdk, links, console_views, console_api, constructor):
+        app.register_blueprint(bp)
+
+
+def register_hooks(app: Flask) -> None:
+    """Per-request session checks, the lazy background thread, JSON errors for APIs."""
+    from . import worker
+    from .supervisor.sessions import check_sessions
+
+    @app.before_request
+    def _tick() -> None:
+        if app.config["SANDBOX_BACKGROUND"]:
+            worker.ensure_started(app)
+        # Deadlines and timeouts hold even when the background thread is off (tests).
+        check_sessions(app.extensions["sandbox_store"])
+
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def _http_error(exc):
+        if request.path.startswith(("/api/", "/console/api/")):
+            return jsonify({"error": exc.description}), exc.code
+        return exc

@@ -1,0 +1,1 @@
+"""The Supervisor SDK side of the sandbox: token auth, sessions, SDK script, links."""
