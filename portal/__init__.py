@@ -1,0 +1,124 @@
+"""The exam portal: a Flask app factory."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from portal import config as settings_module
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the portal. Settings: defaults < instance/config.py < environment < test_config.
+
+    Raises ConfigError (with the missing setting's name) when a required secret is absent
+    outside demo and test mode. Creates no tables and makes no network calls.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(settings_module.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(settings_module.from_environment(os.environ))
+    if test_config:
+        app.config.update(test_config)
+    settings_module.validate(app.config)
+    _configure_database(app)
+    _configure_sessions(app)
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+
+    from portal import errors, security
+
+    errors.register(app)
+    security.register(app)
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
+    if not url:
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite")
+    if url.startswith("postgres://"):  # the form some hosts hand out
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        # Wait for a writer instead of failing at once (several gunicorn workers).
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL lets readers run beside the one writer; foreign keys are off by default."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _configure_sessions(app: Flask) -> None:
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # HTTPS: the framed test page (token links, Constructor) runs inside the
+        # proctoring origin, a cross-site frame, so the cookie must be SameSite=None.
+        app.config["SESSION_COOKIE_SAMESITE"] = "None"
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    else:
+        app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
+
+
+def register_extensions(app: Flask) -> None:
+    import portal.models  # noqa: F401  (the whole schema, for Alembic)
+    from portal.auth.models import AnonymousUser, User
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.anonymous_user = AnonymousUser
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.auth.views import bp as auth_bp
+    from portal.core.views import bp as core_bp
+    from portal.dashboard.views import bp as dashboard_bp
+    from portal.exams.views import bp as exams_bp
+    from portal.proctoring.views import bp as proctoring_bp
+    from portal.proctoring.webhooks import bp as webhooks_bp
+
+    for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(webhooks_bp)  # machine endpoints: authenticated by key/JWT, not cookies
+
+
+def register_cli(app: Flask) -> None:
+    from portal.auth.cli import users_cli
+    from portal.core.cli import demo_cli
+    from portal.exams.cli import exams_cli
+    from portal.proctoring.cli import proctor_cli
+
+    for group in (users_cli, exams_cli, proctor_cli, demo_cli):
+        app.cli.add_command(group)

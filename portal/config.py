@@ -1,0 +1,110 @@
+"""Settings: defaults, then instance/config.py, then the environment, then validation.
+
+Every setting the portal reads is named here once. `load_settings` is called by the
+app factory; nothing reads the environment at import time.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+MODES = ("production", "demo", "test")
+
+# Secrets the portal refuses to start without, outside demo and test mode.
+REQUIRED_SECRETS = ("SECRET_KEY", "PROCTOR_JWT_SECRET", "PROCTOR_WEBHOOK_KEY")
+
+# Demo/test values. They match the sandbox's own defaults, so a fresh clone works
+# without configuration; `make run` replaces them with random ones in instance/.
+DEMO_SECRETS = {
+    "SECRET_KEY": "demo-secret-key-not-for-production",
+    "PROCTOR_JWT_SECRET": "demo-proctor-jwt-secret-change-me-0123456789",
+    "PROCTOR_WEBHOOK_KEY": "demo-webhook-key-change-me-0123456789",
+    "CONSTRUCTOR_JWT_SECRET": "demo-constructor-secret-change-me-0123456789",
+}
+
+DEFAULTS: dict[str, Any] = {
+    "PORTAL_MODE": "production",
+    "DATABASE_URL": None,  # None: sqlite file in the instance folder
+    "PUBLIC_URL": None,  # None: taken from the request
+    "PROCTOR_URL": "http://127.0.0.1:5001",
+    "PROCTOR_PROVIDER": "jwt",
+    "PROCTOR_WEBHOOK_HEADER": "X-Api-Key",
+    "PROCTOR_TEMPLATE": "default",
+    "PROCTOR_TOKEN_TTL": 600,
+    "PROCTOR_VENDOR": "supervisor",
+    "PROCTOR_DEBUG_PANEL": False,
+    "CONSTRUCTOR_URL": "http://127.0.0.1:5001",
+    "CONSTRUCTOR_INTEGRATION": "portal",
+    "CONSTRUCTOR_JWT_SECRET": None,
+    "CONSTRUCTOR_ACCOUNT_ID": "portal",
+    "CONSTRUCTOR_ACCOUNT_NAME": "Exam portal",
+    "OUTBOX_MAX_TRIES": 8,
+    "OUTBOX_BACKOFF_BASE": 5.0,
+    "OUTBOX_LEASE_SECONDS": 60,
+    "OUTBOX_IN_PROCESS_WORKER": False,
+    "VERDICT_GRACE_MINUTES": 30,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "SESSION_COOKIE_SECURE": False,
+    "LOG_LEVEL": "INFO",
+}
+
+INT_SETTINGS = {"PROCTOR_TOKEN_TTL", "OUTBOX_MAX_TRIES", "OUTBOX_LEASE_SECONDS",
+                "VERDICT_GRACE_MINUTES", "MAX_CONTENT_LENGTH"}
+FLOAT_SETTINGS = {"OUTBOX_BACKOFF_BASE"}
+BOOL_SETTINGS = {"PROCTOR_DEBUG_PANEL", "OUTBOX_IN_PROCESS_WORKER", "SESSION_COOKIE_SECURE"}
+ENV_NAMES = set(DEFAULTS) | set(REQUIRED_SECRETS) | {"CONSTRUCTOR_JWT_SECRET"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it and says how to fix it."""
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        if name in INT_SETTINGS:
+            return int(value)
+        if name in FLOAT_SETTINGS:
+            return float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+    if name in BOOL_SETTINGS:
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return value
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given by environment variables (only names the portal knows)."""
+    return {name: _coerce(name, environ[name]) for name in ENV_NAMES if environ.get(name)}
+
+
+def validate(settings: dict[str, Any]) -> dict[str, Any]:
+    """Fill demo secrets in demo/test mode; raise ConfigError for anything unusable."""
+    mode = settings["PORTAL_MODE"]
+    if mode not in MODES:
+        raise ConfigError(f"PORTAL_MODE={mode!r}: expected one of {', '.join(MODES)}")
+    if mode in ("demo", "test"):
+        for name, value in DEMO_SECRETS.items():
+            settings[name] = settings.get(name) or value
+    missing = [name for name in REQUIRED_SECRETS if not settings.get(name)]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} not set. Set {'it' if len(missing) == 1 else 'them'} in "
+            "the environment or instance/config.py (or PORTAL_MODE=demo for a local demo)."
+        )
+    keys = settings["PROCTOR_WEBHOOK_KEY"]
+    if isinstance(keys, str):
+        # Several comma-separated keys are accepted at once, so a key can be rotated.
+        keys = [k.strip() for k in keys.split(",") if k.strip()]
+    settings["PROCTOR_WEBHOOK_KEYS"] = list(keys)
+    if settings["PROCTOR_VENDOR"] not in ("supervisor", "constructor"):
+        raise ConfigError("PROCTOR_VENDOR must be 'supervisor' or 'constructor'")
+    for name in ("PROCTOR_URL", "CONSTRUCTOR_URL", "PUBLIC_URL"):
+        if settings.get(name):
+            if not settings[name].startswith(("http://", "https://")):
+                raise ConfigError(f"{name}={settings[name]!r} must start with http:// or https://")
+            settings[name] = settings[name].rstrip("/")
+    return settings

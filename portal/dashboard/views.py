@@ -1,0 +1,4 @@
+"""The instructors' results dashboard."""
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")

@@ -1,0 +1,132 @@
+"""Exams, their questions, attempts and saved answers."""
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db_types import UTCDateTime, utcnow
+from portal.extensions import db
+
+QUESTION_KINDS = ("single", "multiple", "text")
+VENDORS = ("supervisor", "constructor")
+
+# The attempt state machine. Every change is a conditional UPDATE (services.transition).
+CREATED, IN_PROGRESS, SUBMITTED, TERMINATED, EXPIRED = (
+    "created", "in_progress", "submitted", "terminated", "expired")
+ATTEMPT_STATES = (CREATED, IN_PROGRESS, SUBMITTED, TERMINATED, EXPIRED)
+OPEN_STATES = (CREATED, IN_PROGRESS)
+CLOSED_STATES = (SUBMITTED, TERMINATED, EXPIRED)
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def new_identifier() -> str:
+    """The attempt's proctoring session id: 32 random A-Za-z0-9 (hard to guess)."""
+    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(32))
+
+
+class Exam(db.Model):
+    __tablename__ = "exams"
+    __table_args__ = (
+        CheckConstraint("time_limit_minutes > 0", name="ck_exams_time_limit"),
+        CheckConstraint("vendor IS NULL OR vendor IN ('supervisor', 'constructor')",
+                        name="ck_exams_vendor"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    time_limit_minutes: Mapped[int]
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proctoring_template: Mapped[str | None] = mapped_column(String(64))
+    vendor: Mapped[str | None] = mapped_column(String(16))  # None: PROCTOR_VENDOR decides
+    inactivity_timeout_minutes: Mapped[int | None]
+    proctors: Mapped[list[str]] = mapped_column(JSON, default=list)  # token `invites`
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    questions: Mapped[list["Question"]] = relationship(
+        back_populates="exam", order_by="Question.position", cascade="all, delete-orphan")
+
+    def is_available(self, now: datetime) -> bool:
+        return (self.opens_at is None or self.opens_at <= now) and (
+            self.closes_at is None or now < self.closes_at)
+
+
+class Question(db.Model):
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("exam_id", "position", name="uq_questions_exam_position"),
+        CheckConstraint("kind IN ('single', 'multiple', 'text')", name="ck_questions_kind"),
+        CheckConstraint("points >= 0", name="ck_questions_points"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    prompt: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # single: [index]; multiple: [indexes]; text: accepted answers (case-insensitive)
+    correct: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    points: Mapped[float] = mapped_column(default=1)
+
+    exam: Mapped[Exam] = relationship(back_populates="questions")
+
+
+class Attempt(db.Model):
+    __tablename__ = "attempts"
+    __table_args__ = (
+        UniqueConstraint("exam_id", "user_id", name="uq_attempts_exam_user"),
+        CheckConstraint(
+            "state IN ('created', 'in_progress', 'submitted', 'terminated', 'expired')",
+            name="ck_attempts_state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    identifier: Mapped[str] = mapped_column(String(64), unique=True, default=new_identifier)
+    state: Mapped[str] = mapped_column(String(16), default=CREATED, index=True)
+    vendor: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it closed, in words a person reads on the dashboard.
+    close_reason: Mapped[str | None] = mapped_column(String(200))
+    score: Mapped[float | None]
+    max_score: Mapped[float | None]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
+                                                 index=True)
+
+    exam: Mapped[Exam] = relationship()
+    user: Mapped["User"] = relationship()  # noqa: F821 (portal.auth.models)
+    answers: Mapped[list["Answer"]] = relationship(back_populates="attempt",
+                                                   cascade="all, delete-orphan")
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class Answer(db.Model):
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("attempt_id", "question_id", name="uq_answers_attempt_question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    value: Mapped[Any] = mapped_column(JSON)
+    points: Mapped[float | None]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    attempt: Mapped[Attempt] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()

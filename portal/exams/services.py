@@ -1,0 +1,262 @@
+"""The attempt state machine and the rules around it.
+
+States: created -> in_progress -> submitted | terminated | expired (and created ->
+terminated when proctoring ends before the start). Every change is a conditional
+UPDATE (`_transition`), so two requests or two workers can never both close an attempt.
+Functions here add to the session and flush; the caller (a view or CLI) commits once.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.auth.models import User
+from portal.db_types import utcnow
+from portal.exams import grading
+from portal.exams.models import (CLOSED_STATES, CREATED, EXPIRED, IN_PROGRESS, OPEN_STATES,
+                                 SUBMITTED, TERMINATED, Answer, Attempt, Exam, Question)
+from portal.extensions import db
+from portal.proctoring import providers
+
+
+class AttemptConflict(Exception):
+    """The attempt's state does not allow this (HTTP 409); the message says why."""
+
+
+class NotFound(Exception):
+    """No such exam, attempt or question for this user (HTTP 404)."""
+
+
+class InvalidAnswer(ValueError):
+    """An answer that does not fit its question (HTTP 400)."""
+
+
+# ---- lookups -------------------------------------------------------------------------
+
+def student_overview(user: User, now: datetime | None = None) -> list[tuple[Exam, Attempt | None]]:
+    """The exams a student can see: available now, or already attempted."""
+    now = now or utcnow()
+    attempts = {a.exam_id: a for a in db.session.scalars(
+        select(Attempt).where(Attempt.user_id == user.id))}
+    exams = db.session.scalars(select(Exam).order_by(Exam.opens_at, Exam.title))
+    return [(exam, attempts.get(exam.id)) for exam in exams
+            if exam.id in attempts or exam.is_available(now)]
+
+
+def get_exam(exam_id: int) -> Exam:
+    exam = db.session.get(Exam, exam_id)
+    if exam is None:
+        raise NotFound(f"No exam {exam_id}.")
+    return exam
+
+
+def get_own_attempt(user: User, attempt_id: int) -> Attempt:
+    """The attempt if it is this user's; NotFound otherwise (never reveal others')."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id:
+        raise NotFound(f"No attempt {attempt_id}.")
+    return attempt
+
+
+def vendor_for(exam: Exam) -> str:
+    return exam.vendor or current_app.config["PROCTOR_VENDOR"]
+
+
+# ---- state changes -------------------------------------------------------------------
+
+def _transition(attempt: Attempt, from_states: tuple[str, ...], to_state: str,
+                **values: Any) -> bool:
+    """Move the attempt to `to_state` only if it is still in one of `from_states`."""
+    result = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.state.in_(from_states))
+        .values(state=to_state, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(attempt)
+    return result.rowcount == 1
+
+
+def start_or_resume(user: User, exam: Exam, now: datetime | None = None) -> Attempt:
+    """The one attempt of this student for this exam, created if needed.
+
+    Two concurrent starts end with one attempt (the unique constraint decides).
+    Raises AttemptConflict when the exam is not open and there is no attempt yet.
+    """
+    now = now or utcnow()
+    existing = db.session.scalar(select(Attempt).where(
+        Attempt.exam_id == exam.id, Attempt.user_id == user.id))
+    if existing is not None:
+        return existing
+    if not exam.is_available(now):
+        raise AttemptConflict("This exam is not open now.")
+    try:
+        with db.session.begin_nested():
+            attempt = Attempt(exam_id=exam.id, user_id=user.id, vendor=vendor_for(exam))
+            db.session.add(attempt)
+    except IntegrityError:
+        attempt = db.session.scalar(select(Attempt).where(
+            Attempt.exam_id == exam.id, Attempt.user_id == user.id))
+    return attempt
+
+
+def report_started(attempt: Attempt, now: datetime | None = None) -> Attempt:
+    """The page's proctoring session started: the time limit counts from now.
+
+    Idempotent for a running attempt (a reload reports again). Raises AttemptConflict
+    for a closed one, or when the exam closed before the start.
+    """
+    now = now or utcnow()
+    if attempt.state == CREATED:
+        exam = attempt.exam
+        if exam.closes_at is not None and now >= exam.closes_at:
+            raise AttemptConflict("The exam closed before the test started.")
+        deadline = now + timedelta(minutes=exam.time_limit_minutes)
+        if exam.closes_at is not None:
+            deadline = min(deadline, exam.closes_at)
+        _transition(attempt, (CREATED,), IN_PROGRESS, started_at=now, deadline_at=deadline)
+    expire_if_due(attempt, now)
+    if attempt.state != IN_PROGRESS:
+        raise AttemptConflict(closed_message(attempt))
+    return attempt
+
+
+def require_running(attempt: Attempt, now: datetime | None = None) -> None:
+    """Raise AttemptConflict unless the attempt is in progress and within its time."""
+    now = now or utcnow()
+    expire_if_due(attempt, now)
+    if attempt.state == CREATED:
+        raise AttemptConflict("The proctoring session has not started yet.")
+    if attempt.state != IN_PROGRESS:
+        raise AttemptConflict(closed_message(attempt))
+
+
+def closed_message(attempt: Attempt) -> str:
+    return {
+        SUBMITTED: "This attempt was already submitted.",
+        EXPIRED: "The time limit has passed; the attempt was closed with the saved answers.",
+        TERMINATED: "The proctoring session ended; the attempt is closed.",
+    }.get(attempt.state, "The attempt is not open.")
+
+
+def expire_if_due(attempt: Attempt, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    if attempt.state == IN_PROGRESS and attempt.deadline_at and now >= attempt.deadline_at:
+        return close_attempt(attempt, EXPIRED, "Time limit reached.", now)
+    return False
+
+
+def expire_overdue(now: datetime | None = None) -> int:
+    """Close every running attempt whose deadline has passed. Returns how many."""
+    now = now or utcnow()
+    overdue = db.session.scalars(select(Attempt).where(
+        Attempt.state == IN_PROGRESS, Attempt.deadline_at <= now)).all()
+    return sum(close_attempt(a, EXPIRED, "Time limit reached.", now) for a in overdue)
+
+
+def close_attempt(attempt: Attempt, to_state: str, reason: str,
+                  now: datetime | None = None) -> bool:
+    """Close an open attempt, grade what was saved, and tell its provider (in the same
+    transaction, e.g. to enqueue a finish call). False if it was already closed."""
+    assert to_state in CLOSED_STATES
+    now = now or utcnow()
+    from_states = (IN_PROGRESS,) if to_state in (SUBMITTED, EXPIRED) else OPEN_STATES
+    if not _transition(attempt, from_states, to_state, closed_at=now, close_reason=reason):
+        return False
+    score, max_score = grade(attempt)
+    attempt.score, attempt.max_score = score, max_score
+    providers.for_vendor(attempt.vendor).attempt_closed(attempt)
+    db.session.flush()
+    return True
+
+
+def submit(attempt: Attempt, now: datetime | None = None) -> Attempt:
+    """Grade and close. Raises AttemptConflict if not running (after the deadline the
+    attempt is closed as expired with what was saved, and the submit is refused)."""
+    now = now or utcnow()
+    require_running(attempt, now)
+    if not close_attempt(attempt, SUBMITTED, "Submitted by the student.", now):
+        raise AttemptConflict(closed_message(attempt))
+    return attempt
+
+
+def terminate(attempt: Attempt, reason: str, now: datetime | None = None) -> bool:
+    """Proctoring ended before submission: close with the saved answers."""
+    return close_attempt(attempt, TERMINATED, reason, now)
+
+
+# ---- questions and answers -----------------------------------------------------------
+
+def questions_for(attempt: Attempt) -> list[dict[str, Any]]:
+    """What the page needs to show the test: no correct answers."""
+    saved = {a.question_id: a.value for a in attempt.answers}
+    return [{"id": q.id, "kind": q.kind, "prompt": q.prompt, "options": q.options,
+             "points": q.points, "answer": saved.get(q.id)} for q in attempt.exam.questions]
+
+
+def save_answer(attempt: Attempt, question_id: int, value: Any,
+                now: datetime | None = None) -> Answer:
+    """Store one answer. Raises NotFound (not this exam's question), InvalidAnswer, or
+    AttemptConflict (not running, or closed while this save was under way)."""
+    now = now or utcnow()
+    require_running(attempt, now)
+    question = db.session.get(Question, question_id)
+    if question is None or question.exam_id != attempt.exam_id:
+        raise NotFound(f"Question {question_id} is not part of this exam.")
+    try:
+        value = grading.validate_answer(question, value)
+    except ValueError as error:
+        raise InvalidAnswer(str(error)) from None
+    answer = db.session.scalar(select(Answer).where(
+        Answer.attempt_id == attempt.id, Answer.question_id == question.id))
+    if answer is None:
+        try:
+            with db.session.begin_nested():
+                answer = Answer(attempt_id=attempt.id, question_id=question.id, value=value)
+                db.session.add(answer)
+        except IntegrityError:  # a concurrent save of the same question won the insert
+            answer = db.session.scalar(select(Answer).where(
+                Answer.attempt_id == attempt.id, Answer.question_id == question.id))
+    answer.value = value
+    answer.updated_at = now
+    # Touch the attempt under its state condition: a submit or stop that committed
+    # meanwhile makes this match no row, and the caller rolls the save back.
+    if not _transition(attempt, (IN_PROGRESS,), IN_PROGRESS):
+        raise AttemptConflict(closed_message(attempt))
+    return answer
+
+
+def grade(attempt: Attempt) -> tuple[float, float]:
+    """Score the saved answers; stores each answer's points. Returns (score, maximum)."""
+    saved = {a.question_id: a for a in db.session.scalars(
+        select(Answer).where(Answer.attempt_id == attempt.id))}
+    score = max_score = 0.0
+    for question in attempt.exam.questions:
+        max_score += question.points
+        answer = saved.get(question.id)
+        if answer is not None:
+            answer.points = grading.points_for(question, answer.value)
+            score += answer.points
+    return score, max_score
+
+
+def result_rows(attempt: Attempt) -> list[dict[str, Any]]:
+    """Per question: prompt, the student's answer in words, points earned/possible."""
+    saved = {a.question_id: a for a in attempt.answers}
+    rows = []
+    for q in attempt.exam.questions:
+        answer = saved.get(q.id)
+        value = answer.value if answer else None
+        if q.kind == "single" and value is not None:
+            shown = q.options[value]
+        elif q.kind == "multiple" and value:
+            shown = ", ".join(q.options[i] for i in value)
+        else:
+            shown = value or ""
+        rows.append({"prompt": q.prompt, "answer": shown,
+                     "points": answer.points if answer and answer.points is not None else 0,
+                     "max": q.points})
+    return rows

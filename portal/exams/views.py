@@ -1,0 +1,134 @@
+"""The student's exam: overview, start, the single test page, its JSON API, the result."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from portal.auth.decorators import student_required
+from portal.db_types import utcnow
+from portal.exams import services
+from portal.exams.models import CLOSED_STATES, TERMINATED
+from portal.extensions import db
+from portal.proctoring import providers
+from portal.proctoring.providers import supervisor
+
+bp = Blueprint("exams", __name__)
+
+
+def domain_errors(view):
+    """Map the services' outcomes to HTTP: NotFound 404, InvalidAnswer 400, conflict 409.
+
+    Commits once after a successful view; rolls back on any outcome error."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        try:
+            response = view(*args, **kwargs)
+        except services.NotFound as error:
+            db.session.rollback()
+            abort(404, description=str(error))
+        except services.InvalidAnswer as error:
+            db.session.rollback()
+            abort(400, description=str(error))
+        except services.AttemptConflict as error:
+            db.session.rollback()
+            db.session.commit()  # nothing pending; keeps an expiry done before the raise
+            abort(409, description=str(error))
+        db.session.commit()
+        return response
+    return wrapped
+
+
+def json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, description="Send a JSON object (Content-Type: application/json).")
+    return data
+
+
+@bp.get("/exams/<int:exam_id>")
+@student_required
+@domain_errors
+def exam_page(exam_id: int):
+    exam = services.get_exam(exam_id)
+    attempt = next((a for e, a in services.student_overview(current_user) if e.id == exam.id), None)
+    if attempt is None and not exam.is_available(utcnow()):
+        raise services.NotFound(f"No exam {exam_id}.")
+    return render_template("exams/exam.html", exam=exam, attempt=attempt)
+
+
+@bp.post("/exams/<int:exam_id>/start")
+@student_required
+@domain_errors
+def start(exam_id: int):
+    attempt = services.start_or_resume(current_user, services.get_exam(exam_id))
+    db.session.commit()
+    return providers.for_vendor(attempt.vendor).launch(attempt)
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@student_required
+@domain_errors
+def attempt_page(attempt_id: int):
+    attempt = services.get_own_attempt(current_user, attempt_id)
+    services.expire_if_due(attempt)
+    if attempt.state in CLOSED_STATES and attempt.state != TERMINATED:
+        db.session.commit()
+        return redirect(url_for("exams.result", attempt_id=attempt.id))
+    return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
+                           framed=False, page_config=supervisor.page_config(attempt, framed=False))
+
+
+@bp.get("/attempts/<int:attempt_id>/result")
+@student_required
+@domain_errors
+def result(attempt_id: int):
+    attempt = services.get_own_attempt(current_user, attempt_id)
+    services.expire_if_due(attempt)
+    if attempt.is_open:
+        return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
+    return render_template("exams/result.html", attempt=attempt,
+                           rows=services.result_rows(attempt))
+
+
+@bp.get("/api/attempts/<int:attempt_id>/questions")
+@student_required
+@domain_errors
+def questions(attempt_id: int):
+    attempt = services.get_own_attempt(current_user, attempt_id)
+    services.require_running(attempt)
+    return jsonify(state=attempt.state, deadline=attempt.deadline_at.isoformat(),
+                   now=utcnow().isoformat(), questions=services.questions_for(attempt))
+
+
+@bp.put("/api/attempts/<int:attempt_id>/answers/<int:question_id>")
+@student_required
+@domain_errors
+def save_answer(attempt_id: int, question_id: int):
+    data = json_body()
+    if "value" not in data:
+        abort(400, description='Send {"value": ...} (null clears the answer).')
+    attempt = services.get_own_attempt(current_user, attempt_id)
+    answer = services.save_answer(attempt, question_id, data["value"])
+    return jsonify(saved=True, question=question_id, value=answer.value,
+                   updated_at=answer.updated_at.isoformat())
+
+
+@bp.post("/api/attempts/<int:attempt_id>/submit")
+@student_required
+@domain_errors
+def submit(attempt_id: int):
+    attempt = services.submit(services.get_own_attempt(current_user, attempt_id))
+    return jsonify(state=attempt.state, score=attempt.score, max_score=attempt.max_score,
+                   result_url=url_for("exams.result", attempt_id=attempt.id))
+
+
+@bp.post("/api/attempts/<int:attempt_id>/started")
+@student_required
+@domain_errors
+def started(attempt_id: int):
+    """The page's proctoring `start()` resolved: the time limit counts from now."""
+    attempt = services.report_started(services.get_own_attempt(current_user, attempt_id))
+    return jsonify(state=attempt.state, started_at=attempt.started_at.isoformat(),
+                   deadline=attempt.deadline_at.isoformat())

@@ -1,0 +1,1 @@
+"""Durable outbound calls (transactional outbox) and the worker that sends them."""

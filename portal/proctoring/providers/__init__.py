@@ -1,0 +1,37 @@
+"""The proctoring vendors behind one small interface, so the exam flow never branches on
+vendor names. A provider decides what **Start exam** does and what must happen when an
+attempt closes (e.g. a finish call to the vendor, enqueued in the same transaction)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from flask import Response
+
+    from portal.exams.models import Attempt
+
+
+class Provider(Protocol):
+    name: str
+
+    def launch(self, attempt: "Attempt") -> "Response | str":
+        """The response to **Start exam**: the page that starts the proctored test."""
+
+    def attempt_closed(self, attempt: "Attempt") -> None:
+        """Called inside the transaction that closed the attempt."""
+
+
+_registry: dict[str, Provider] = {}
+
+
+def register(provider: Provider) -> None:
+    _registry[provider.name] = provider
+
+
+def for_vendor(name: str) -> Provider:
+    if not _registry:
+        from portal.proctoring.providers import constructor, supervisor  # noqa: F401
+    try:
+        return _registry[name]
+    except KeyError:
+        raise LookupError(f"unknown proctoring vendor {name!r}") from None

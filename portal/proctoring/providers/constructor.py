@@ -1,0 +1,1 @@
+"""Constructor Proctor (formerly Examus)."""

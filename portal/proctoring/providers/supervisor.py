@@ -1,0 +1,121 @@
+"""Supervisor SDK (ProctorEdu engine): the student token, the proctor link, the page's
+settings. The page drives the session (static/js/exam.js); the server signs tokens and
+receives the results webhook (proctoring/webhooks.py)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import current_app, redirect, request, url_for
+
+from portal.db_types import isoformat_z, utcnow
+from portal.exams.models import Attempt
+from portal.proctoring import providers, tokens
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL of the portal: PUBLIC_URL when set, else from the request."""
+    base = current_app.config.get("PUBLIC_URL")
+    path = url_for(endpoint, **values)
+    return base + path if base else url_for(endpoint, _external=True, **values)
+
+
+def student_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, Any]:
+    """The fewest fields that do the job; the same username and identifier every time,
+    so a reload resumes the same proctoring session."""
+    config = current_app.config
+    exam, user = attempt.exam, attempt.user
+    payload: dict[str, Any] = {
+        "exp": tokens.expiry(config["PROCTOR_TOKEN_TTL"], now),
+        "iat": int((now or utcnow()).timestamp()),
+        "username": user.public_id,
+        "nickname": user.display_name,
+        "role": "student",
+        "identifier": attempt.identifier,
+        "template": exam.proctoring_template or config["PROCTOR_TEMPLATE"],
+        "subject": exam.title,
+        "api": public_url("webhooks.supervisor_webhook"),
+        "url": public_url("proctoring.framed_attempt", attempt_id=attempt.id),
+        "referrer": public_url("exams.attempt_page", attempt_id=attempt.id),
+    }
+    if exam.inactivity_timeout_minutes:
+        payload["timeout"] = exam.inactivity_timeout_minutes
+    if exam.closes_at:
+        payload["deadline"] = isoformat_z(exam.closes_at)
+    if exam.tags:
+        payload["tags"] = list(exam.tags)
+    if user.group_name:
+        payload["group"] = user.group_name
+    if user.lang:
+        payload["lang"] = user.lang
+    if exam.proctors:
+        payload["invites"] = list(exam.proctors)
+    tokens.validate_student_payload(payload)
+    return payload
+
+
+def student_token(attempt: Attempt) -> str:
+    return tokens.sign(student_payload(attempt), current_app.config["PROCTOR_JWT_SECRET"])
+
+
+def auth_link(token: str, redirect_path: str | None = None) -> str:
+    """The token link: `PROCTOR_URL/api/auth/<provider>?token=...` (no SDK on the page)."""
+    config = current_app.config
+    query = {"token": token}
+    if redirect_path:
+        query["redirect"] = redirect_path
+    return f"{config['PROCTOR_URL']}/api/auth/{config['PROCTOR_PROVIDER']}?{urlencode(query)}"
+
+
+def proctor_link(attempt: Attempt, proctor_username: str, ttl_seconds: int = 60) -> str:
+    """A short-lived proctor login that opens this attempt's protocol at once."""
+    payload = {"exp": tokens.expiry(ttl_seconds), "username": proctor_username,
+               "role": "proctor", "identifier": attempt.identifier}
+    return auth_link(tokens.sign(payload, current_app.config["PROCTOR_JWT_SECRET"]))
+
+
+def protocol_link(attempt: Attempt) -> str:
+    return f"{current_app.config['PROCTOR_URL']}/api/report/{attempt.identifier}"
+
+
+def page_config(attempt: Attempt, framed: bool) -> dict[str, Any]:
+    """What exam.js needs; never a secret."""
+    config = current_app.config
+    ids = {"attempt_id": attempt.id}
+    return {
+        "attemptId": attempt.id,
+        "state": attempt.state,
+        "closeReason": attempt.close_reason,
+        "proctorUrl": config["PROCTOR_URL"],
+        "provider": config["PROCTOR_PROVIDER"],
+        # Inside the vendor's frame (token link) the vendor runs proctoring: no SDK here.
+        "sdkUrl": None if framed else config["PROCTOR_URL"] + "/sdk/supervisor.js",
+        "framed": framed,
+        "debug": bool(config["PROCTOR_DEBUG_PANEL"] or request.args.get("debug") == "1"),
+        "tokenLinkUrl": None if framed else url_for("proctoring.token_link", **ids),
+        "urls": {
+            "token": url_for("proctoring.token", **ids),
+            "started": url_for("exams.started", **ids),
+            "stopped": url_for("proctoring.stopped", **ids),
+            "metrics": url_for("proctoring.metrics", **ids),
+            "questions": url_for("exams.questions", **ids),
+            "answer": url_for("exams.save_answer", question_id=0, **ids).replace(
+                "/answers/0", "/answers/__QUESTION__"),
+            "submit": url_for("exams.submit", **ids),
+            "result": url_for("exams.result", **ids),
+        },
+    }
+
+
+class SupervisorProvider:
+    name = "supervisor"
+
+    def launch(self, attempt: Attempt):
+        return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
+
+    def attempt_closed(self, attempt: Attempt) -> None:
+        """Nothing to send: the page calls stop(), and the server reports by webhook."""
+
+
+providers.register(SupervisorProvider())

@@ -1,0 +1,87 @@
+"""Endpoints the student's page calls about its proctoring session, and the links."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request
+from flask_login import current_user
+
+from portal.auth.decorators import instructor_required, student_required
+from portal.exams import services as exams
+from portal.exams.models import Attempt
+from portal.exams.views import domain_errors
+from portal.extensions import db
+from portal.proctoring import page_events
+from portal.proctoring.providers import supervisor
+from portal.security import allow_framing_by_proctor
+
+bp = Blueprint("proctoring", __name__)
+
+
+@bp.post("/api/attempts/<int:attempt_id>/token")
+@student_required
+@domain_errors
+def token(attempt_id: int):
+    """A fresh Supervisor token for the owner of an open attempt (CSRF-protected POST)."""
+    attempt = exams.get_own_attempt(current_user, attempt_id)
+    exams.expire_if_due(attempt)
+    if not attempt.is_open:
+        raise exams.AttemptConflict(exams.closed_message(attempt))
+    return jsonify(token=supervisor.student_token(attempt))
+
+
+@bp.get("/attempts/<int:attempt_id>/token-link")
+@student_required
+@domain_errors
+def token_link(attempt_id: int):
+    """Fallback without the SDK on our page: the proctoring server frames the test."""
+    attempt = exams.get_own_attempt(current_user, attempt_id)
+    if not attempt.is_open:
+        raise exams.AttemptConflict(exams.closed_message(attempt))
+    return redirect(supervisor.auth_link(supervisor.student_token(attempt)))
+
+
+@bp.get("/attempts/<int:attempt_id>/framed")
+@student_required
+@domain_errors
+def framed_attempt(attempt_id: int):
+    """The test page as the proctoring server frames it (token link, Constructor)."""
+    attempt = exams.get_own_attempt(current_user, attempt_id)
+    exams.expire_if_due(attempt)
+    allow_framing_by_proctor()
+    return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
+                           framed=True, page_config=supervisor.page_config(attempt, framed=True))
+
+
+@bp.post("/api/attempts/<int:attempt_id>/stopped")
+@student_required
+@domain_errors
+def stopped(attempt_id: int):
+    """The SDK's `stop` event before submission: the server closes the attempt."""
+    data = request.get_json(silent=True) or {}
+    proctor = data.get("proctor") if isinstance(data.get("proctor"), str) else None
+    attempt = exams.get_own_attempt(current_user, attempt_id)
+    closed = page_events.proctoring_stopped(attempt, proctor)
+    return jsonify(state=attempt.state, closed=closed)
+
+
+@bp.post("/api/attempts/<int:attempt_id>/metrics")
+@student_required
+@domain_errors
+def metrics(attempt_id: int):
+    data = request.get_json(silent=True)
+    attempt = exams.get_own_attempt(current_user, attempt_id)
+    try:
+        stored = page_events.record_metrics(attempt, (data or {}).get("samples")
+                                            if isinstance(data, dict) else None)
+    except page_events.InvalidSamples as error:
+        abort(400, description=str(error))
+    return jsonify(stored=stored)
+
+
+@bp.post("/dashboard/attempts/<int:attempt_id>/proctor-link")
+@instructor_required
+def proctor_link(attempt_id: int):
+    """Open as proctor: a short-lived proctor token link, made on click."""
+    attempt = db.session.get(Attempt, attempt_id) or abort(404)
+    return redirect(supervisor.proctor_link(attempt, re.sub(r"[^A-Za-z0-9_-]", "", current_user.username)))

@@ -1,0 +1,57 @@
+"""Security headers and the Content-Security-Policy, which allow-lists exactly the
+proctoring origins (scripts, connections and frames come from there)."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g
+
+
+def origin_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def proctoring_origins() -> list[str]:
+    config = current_app.config
+    origins = [origin_of(config["PROCTOR_URL"]), origin_of(config["CONSTRUCTOR_URL"])]
+    return sorted({o for o in origins if o})
+
+
+def allow_framing_by_proctor() -> None:
+    """Called by the framed test page: the proctoring origin may put it in an IFRAME."""
+    g.frame_ancestors = proctoring_origins()
+
+
+def content_security_policy() -> str:
+    proctor = " ".join(proctoring_origins())
+    ancestors = " ".join(g.get("frame_ancestors") or ["'none'"])
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src 'self' {proctor}",
+        # The proctoring SDK draws its UI with inline styles.
+        f"style-src 'self' 'unsafe-inline' {proctor}",
+        f"img-src 'self' data: blob: {proctor}",
+        f"media-src 'self' blob: {proctor}",
+        f"connect-src 'self' {proctor}",
+        f"frame-src {proctor}",
+        f"form-action 'self' {proctor}",
+        f"frame-ancestors {ancestors}",
+        "base-uri 'self'",
+        "object-src 'none'",
+    ])
+
+
+def register(app: Flask) -> None:
+    @app.after_request
+    def set_security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
+        if not g.get("frame_ancestors"):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html" or response.mimetype == "application/json":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
