@@ -1,0 +1,70 @@
+"""Serve the sandbox for real on a free loopback port (browser tests, the portal's too).
+
+Usage::
+
+    from tests.sandbox.live import serve_sandbox
+    base_url, app, shutdown = serve_sandbox({"SANDBOX_METRICS_PERIOD": 0.5})
+    ...
+    shutdown()
+
+The server is werkzeug's, threaded, in a daemon thread; the sandbox's background
+sender runs (webhooks and reviews are really sent, retries happen). Defaults: an
+in-memory database, ``SANDBOX_PUBLIC_URL`` = the returned base URL, and
+``SANDBOX_RETRY_BASE`` 0.2 s; ``config`` overrides any ``SANDBOX_*`` setting.
+
+The console JSON API (HTTP Basic with SANDBOX_CONSOLE_USER/PASSWORD, default
+``proctor``/``sandbox``), for driving the proctor's side from a test:
+
+- ``GET  /console/api/sessions``: Supervisor sessions (identifier, status, stoppedBy,
+  proctor, score, metrics, injected, lastDelivery, report link ...), newest first.
+- ``GET  /console/api/sessions/<identifier>``: one session plus ``timeline`` and ``deliveries``.
+- ``POST /console/api/sessions/<identifier>/stop``: proctor ends it (page gets ``stop``
+  with ``proctor`` = the console user); 409 if already ended.
+- ``POST /console/api/sessions/<identifier>/conclusion`` ``{"status": "accepted"|"rejected",
+  "comment": "..."}``: on an ended session; a webhook follows.
+- ``POST /console/api/sessions/<identifier>/violation`` ``{"metric": "c2", "value": 80}``
+  or ``{"clear": true}``: later metric samples include it.
+- ``GET  /console/api/deliveries[?identifier=...&kind=webhook|review]``: every delivery
+  with its ``attempts`` (at, status, error, body, ms).
+- ``GET|POST /console/api/faults`` ``{"finish": "503:2"}``: pending finish-call faults
+  (``503:N`` or any 5xx, ``drop:N``, ``delay:SECONDS:N``; comma-chained; ``""`` clears).
+- ``GET  /console/api/constructor/calls``: finish/status calls received (at, kind,
+  sessionId, authOk, outcome).
+- ``GET|POST /console/api/constructor/sessions`` (POST ``{"sessionId", "accountId"}``
+  creates a scheduled, not started session), ``POST .../constructor/sessions/<id>/conclusion``
+  ``{"conclusion", "comment"}``, ``POST .../constructor/sessions/<id>/warning`` ``{"type"}``.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+from sandbox import create_app
+from sandbox.worker import stop_worker
+
+
+def serve_sandbox(config: dict[str, Any] | None = None) -> tuple[str, Flask, Callable[[], None]]:
+    """Start the sandbox on ``127.0.0.1:<free port>``; return (base_url, app, shutdown)."""
+    settings: dict[str, Any] = {"SANDBOX_DATABASE": ":memory:", "SANDBOX_RETRY_BASE": 0.2,
+                                "SANDBOX_BACKGROUND": True}
+    settings.update(config or {})
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    if not settings.get("SANDBOX_PUBLIC_URL"):
+        app.config["SANDBOX_PUBLIC_URL"] = base_url
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="sandbox-live", daemon=True)
+    thread.start()
+
+    def shutdown() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        stop_worker(app)
+        app.extensions["sandbox_store"].close()
+
+    return base_url, app, shutdown
