@@ -38,8 +38,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
-    logging.getLogger("sandbox").setLevel(logging.INFO)
+    configure_logging()
     return app
+
+
+def configure_logging() -> None:
+    """One INFO line per delivery try on stderr, unless the host (pytest, a config) logs already."""
+    logger = logging.getLogger("sandbox")
+    logger.setLevel(logging.INFO)
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
 
 
 def register_extensions(app: Flask) -> None:
