@@ -71,14 +71,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def _configure_sessions(app: Flask) -> None:
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     if app.config["SESSION_COOKIE_SECURE"]:
         # HTTPS: the framed test page (token links, Constructor) runs inside the
         # proctoring origin, a cross-site frame, so the cookie must be SameSite=None.
         app.config["SESSION_COOKIE_SAMESITE"] = "None"
         app.config["REMEMBER_COOKIE_SECURE"] = True
     else:
-        app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+        app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
 

@@ -52,6 +52,8 @@ def register(app: Flask) -> None:
             return internal_error(error)
         # Our own abort(…, description=...) messages are written for people; keep them.
         described = error.description if error.description != type(error).description else None
+        if error.code == 429:  # the limiter's description is the limit itself
+            described = f"{MESSAGES[429]} (limit: {error.description})"
         return error_response(error.code or 500, described)
 
     @app.errorhandler(Exception)

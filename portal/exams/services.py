@@ -24,7 +24,14 @@ from portal.proctoring import providers
 
 
 class AttemptConflict(Exception):
-    """The attempt's state does not allow this (HTTP 409); the message says why."""
+    """The attempt's state does not allow this (HTTP 409); the message says why.
+
+    `keep_changes`: the attempt was closed on the way (its deadline had passed), and
+    that closure must be committed although the request itself is refused."""
+
+    def __init__(self, message: str, keep_changes: bool = False):
+        super().__init__(message)
+        self.keep_changes = keep_changes
 
 
 class NotFound(Exception):
@@ -118,20 +125,20 @@ def report_started(attempt: Attempt, now: datetime | None = None) -> Attempt:
         if exam.closes_at is not None:
             deadline = min(deadline, exam.closes_at)
         _transition(attempt, (CREATED,), IN_PROGRESS, started_at=now, deadline_at=deadline)
-    expire_if_due(attempt, now)
+    expired = expire_if_due(attempt, now)
     if attempt.state != IN_PROGRESS:
-        raise AttemptConflict(closed_message(attempt))
+        raise AttemptConflict(closed_message(attempt), keep_changes=expired)
     return attempt
 
 
 def require_running(attempt: Attempt, now: datetime | None = None) -> None:
     """Raise AttemptConflict unless the attempt is in progress and within its time."""
     now = now or utcnow()
-    expire_if_due(attempt, now)
+    expired = expire_if_due(attempt, now)
     if attempt.state == CREATED:
         raise AttemptConflict("The proctoring session has not started yet.")
     if attempt.state != IN_PROGRESS:
-        raise AttemptConflict(closed_message(attempt))
+        raise AttemptConflict(closed_message(attempt), keep_changes=expired)
 
 
 def closed_message(attempt: Attempt) -> str:

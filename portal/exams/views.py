@@ -32,8 +32,10 @@ def domain_errors(view):
             db.session.rollback()
             abort(400, description=str(error))
         except services.AttemptConflict as error:
-            db.session.rollback()
-            db.session.commit()  # nothing pending; keeps an expiry done before the raise
+            if error.keep_changes:
+                db.session.commit()
+            else:
+                db.session.rollback()
             abort(409, description=str(error))
         db.session.commit()
         return response

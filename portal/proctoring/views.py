@@ -24,9 +24,9 @@ bp = Blueprint("proctoring", __name__)
 def token(attempt_id: int):
     """A fresh Supervisor token for the owner of an open attempt (CSRF-protected POST)."""
     attempt = exams.get_own_attempt(current_user, attempt_id)
-    exams.expire_if_due(attempt)
+    expired = exams.expire_if_due(attempt)
     if not attempt.is_open:
-        raise exams.AttemptConflict(exams.closed_message(attempt))
+        raise exams.AttemptConflict(exams.closed_message(attempt), keep_changes=expired)
     return jsonify(token=supervisor.student_token(attempt))
 
 
