@@ -1,4 +1,68 @@
-"""Result deliveries from proctoring servers (machine endpoints, CSRF-exempt)."""
-from flask import Blueprint
+"""Result deliveries from proctoring servers (machine endpoints, CSRF-exempt).
+
+See docs/webhooks.md: authenticated by key, validated, recorded raw, applied by the
+ordering rule, and answered 200 only once the record and its effect are committed.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal.errors import error_response
+from portal.extensions import db
+from portal.proctoring import deliveries, results, schemas
 
 bp = Blueprint("webhooks", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.post("/api/proctoring/webhook")
+def supervisor_webhook():
+    """Supervisor results (contract 1.5): 200 once stored, 401 without a valid key,
+    400/413/415 for bodies that cannot be applied (recorded all the same), 503 when
+    storage fails, so that the sender retries."""
+    started = time.monotonic()
+    config = current_app.config
+    header, keys = config["PROCTOR_WEBHOOK_HEADER"], config["PROCTOR_WEBHOOK_KEYS"]
+    given = request.headers.get(header)
+    number = deliveries.key_number(given, keys)
+    if number is None:
+        _log_line(None, None, "unauthenticated", 401, started)
+        return error_response(401, f"{'Wrong' if given else 'Missing'} {header} header.")
+
+    received = deliveries.receive(request, "supervisor", f"key {number} of {len(keys)}",
+                                  schemas.supervisor_update)
+    update = received.update
+    try:
+        outcome = results.record_and_apply(received.raw, update, received.problem,
+                                           identifier=received.identifier)
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        _log_line(update, received, f"not stored ({type(error).__name__})", 503, started)
+        response = error_response(503, "The delivery could not be stored; send it again later.")
+        response[0].headers["Retry-After"] = "30"
+        return response
+
+    _log_line(update, received, outcome, received.status, started)
+    if update is None:
+        return error_response(received.status, received.message, outcome=outcome,
+                              problems=[p.as_dict() for p in received.problems])
+    return jsonify(outcome=outcome, identifier=update.identifier, status=update.status)
+
+
+def _log_line(update: results.ResultUpdate | None, received: deliveries.Received | None,
+              outcome: str, http_status: int, started: float) -> None:
+    """One line per delivery. Never the key; untrusted text only quoted (repr)."""
+    if update is not None:
+        identifier, status = update.identifier, update.status
+    else:
+        identifier = repr(received.identifier[:80]) if received and received.identifier else None
+        status = None
+    ms = (time.monotonic() - started) * 1000
+    level = logging.INFO if http_status == 200 else logging.WARNING
+    log.log(level, "webhook delivery identifier=%s status=%s outcome=%s http=%d ms=%.0f",
+            identifier or "-", status or "-", outcome, http_status, ms)

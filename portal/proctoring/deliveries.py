@@ -1,0 +1,153 @@
+"""Receiving a results delivery over HTTP: the key check, the raw record, the body's fields.
+
+Nothing here touches the database; `results.record_and_apply` stores what `receive`
+returns, whether the delivery was valid or not.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal.proctoring.results import RawDelivery, ResultUpdate
+from portal.proctoring.schemas import InvalidDelivery, Problem
+
+JSON_TYPES = ("application/json",)
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+# Recorded with each delivery: enough to trace the sender, never a credential.
+RECORDED_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For",
+                    "X-Real-Ip", "X-Request-Id")
+
+
+@dataclass
+class Received:
+    """One authenticated delivery: its raw record and either the update or why not.
+
+    `status` is the HTTP status to answer once stored: 200, or 400 (invalid fields),
+    413 (too large) or 415 (content type)."""
+
+    raw: RawDelivery
+    update: ResultUpdate | None
+    status: int = 200
+    message: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    identifier: str | None = None  # the one the body named, even when invalid
+
+    @property
+    def problem(self) -> str | None:
+        """The reasons in one line, for the delivery log."""
+        if self.status == 200:
+            return None
+        return "; ".join([self.message or ""] + [str(p) for p in self.problems]).strip("; ")
+
+
+def key_number(given: str | None, keys: list[str]) -> int | None:
+    """Which configured key (1-based) `given` is, or None. Compares against every key in
+    constant time, so neither timing nor the order of keys reveals anything."""
+    if not given:
+        return None
+    candidate = given.encode("utf-8", "surrogateescape")
+    matched = None
+    for number, key in enumerate(keys, start=1):
+        if hmac.compare_digest(candidate, key.encode("utf-8")) and matched is None:
+            matched = number
+    return matched
+
+
+def receive(request: Request, vendor: str, key_used: str,
+            to_update: Callable[[dict[str, Any], bool], ResultUpdate]) -> Received:
+    """Read and validate the body of an authenticated delivery; never raises for bad
+    input (it is reported in the returned `Received`, to be recorded)."""
+    headers = {name: request.headers[name][:500] for name in RECORDED_HEADERS
+               if name in request.headers}
+    headers["Remote-Addr"] = request.remote_addr or ""
+    headers["Key-Used"] = key_used
+    try:
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raw = RawDelivery(vendor, request.content_type, headers, body="")
+        limit = (request.max_content_length or 0) / (1024 * 1024)
+        return Received(raw, None, 413, f"The body is over {limit:g} MiB; not stored.")
+    # PostgreSQL text cannot hold NUL; the record keeps everything else as sent.
+    body = data.decode("utf-8", "replace").replace("\x00", "\ufffd")
+    raw = RawDelivery(vendor, request.content_type, headers, body)
+    if request.mimetype in JSON_TYPES:
+        parse, from_form = _json_fields, False
+    elif request.mimetype in FORM_TYPES:
+        parse, from_form = _form_fields, True
+    else:
+        return Received(raw, None, 415, f"Unsupported content type {request.mimetype or 'none'!r}: "
+                        "send application/json, multipart/form-data or a urlencoded form.")
+    try:
+        fields = parse(request, data)
+    except InvalidDelivery as error:
+        return Received(raw, None, 400, "The body could not be read.", error.problems)
+    try:
+        return Received(raw, to_update(fields, from_form), identifier=_named(fields))
+    except InvalidDelivery as error:
+        return Received(raw, None, 400, "The delivery has invalid fields.", error.problems,
+                        identifier=_named(fields))
+
+
+def _named(fields: dict[str, Any]) -> str | None:
+    named = fields.get("identifier", fields.get("id"))
+    return named if isinstance(named, str) else None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+def _json_fields(request: Request, data: bytes) -> dict[str, Any]:
+    try:
+        fields = json.loads(data.decode("utf-8"), parse_constant=_reject_constant,
+                            parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise InvalidDelivery([Problem("", "The body is not UTF-8.")]) from None
+    except ValueError as error:  # JSONDecodeError is a ValueError, as are the hooks'
+        raise InvalidDelivery([Problem("", f"The body is not valid JSON: {error}")]) from None
+    if not isinstance(fields, dict):
+        raise InvalidDelivery([Problem("", "The body must be a JSON object.")])
+    try:
+        # A lone surrogate ("\ud800") decodes, but no database can store it.
+        json.dumps(fields, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidDelivery([Problem("", "The body contains invalid Unicode escapes.")]) from None
+    return fields
+
+
+def _form_fields(request: Request, data: bytes) -> dict[str, Any]:
+    """Form fields by name, text values ("" is null); `averages[<metric>]` fields
+    become the `averages` object."""
+    problems = [Problem(name, "file parts are not accepted") for name in request.files]
+    fields: dict[str, Any] = {}
+    averages: dict[str, str | None] = {}
+    for name in request.form:
+        values = request.form.getlist(name)
+        if len(values) > 1:
+            problems.append(Problem(name, "given more than once"))
+        value = values[-1] if values[-1] != "" else None
+        if name.startswith("averages[") and name.endswith("]"):
+            averages[name[len("averages["):-1]] = value
+        else:
+            fields[name] = value
+    if averages:
+        if fields.get("averages") is not None:
+            problems.append(Problem("averages", "give it as JSON or as averages[<metric>] "
+                                                "fields, not both"))
+        fields["averages"] = averages
+    if problems:
+        raise InvalidDelivery(problems)
+    return fields

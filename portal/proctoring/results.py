@@ -1,0 +1,255 @@
+"""Proctoring results: one per session `identifier`, changed only by the ordering rule.
+
+Every delivery (of any vendor, normalised to a `ResultUpdate`) is appended to the
+delivery log and applied in the caller's transaction, so the log row and its effect
+commit together or not at all.
+
+The ordering rule, so a late, older delivery never overwrites a newer one:
+- rank: started (1) < skipped, stopped (2) < accepted, rejected (3); no status: 0;
+- a delivery applies when its rank is higher than the stored one, or equal with an
+  `order_at` (signedAt, else stoppedAt) not older than the stored one (a missing time
+  is older than any time);
+- the same content as the stored result is a `repeat`: nothing changes;
+- equal rank and time with different content (a sender never produces it, as every
+  change is signed anew) is decided by a hash of the content, so that the final result
+  is the same whatever order the deliveries arrive in.
+An applied delivery replaces every field: each delivery carries the session's whole
+state, and merging would make the final result depend on the arrival order.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from portal.db_types import utcnow
+from portal.exams import services as exams
+from portal.exams.models import Attempt
+from portal.extensions import db
+from portal.proctoring.models import FINAL_STATUSES, ProctoringResult, WebhookDelivery
+
+RANKS = {"started": 1, "skipped": 2, "stopped": 2, "accepted": 3, "rejected": 3}
+APPLIED, REPEAT, STALE, UNMATCHED, INVALID = "applied", "repeat", "stale", "unmatched", "invalid"
+OUTCOMES = (APPLIED, REPEAT, STALE, UNMATCHED, INVALID)
+
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)  # a missing time: older than any
+_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+_CONTENT_FIELDS = ("status", "signed_at", "started_at", "stopped_at", "score", "threshold",
+                   "duration", "student", "proctor", "comment", "conclusion", "link",
+                   "averages", "details")
+
+
+@dataclass
+class ResultUpdate:
+    """One delivery, normalised (vendor-neutral). Datetimes are aware UTC; `details`
+    holds vendor extras and unknown fields (JSON-serialisable)."""
+
+    identifier: str
+    status: str | None  # started | skipped | stopped | accepted | rejected, or None
+    signed_at: datetime | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    score: float | None = None
+    threshold: float | None = None
+    duration: float | None = None
+    student: str | None = None
+    proctor: str | None = None
+    comment: str | None = None
+    conclusion: str | None = None
+    link: str | None = None
+    averages: dict[str, float] | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rank(self) -> int:
+        return RANKS.get(self.status, 0) if self.status else 0
+
+    @property
+    def order_at(self) -> datetime | None:
+        """The tie-break of equal ranks: signedAt, else stoppedAt."""
+        return self.signed_at or self.stopped_at
+
+    def content(self) -> str:
+        """Canonical text of everything but the identifier: equal content, equal text."""
+        values = {name: getattr(self, name) for name in _CONTENT_FIELDS}
+        for name in ("score", "threshold", "duration"):
+            values[name] = None if values[name] is None else float(values[name])
+        values["averages"] = {k: float(v) for k, v in (self.averages or {}).items()}
+        return json.dumps(values, sort_keys=True, default=isoformat_exact, allow_nan=False)
+
+    def sort_key(self) -> tuple:
+        """The ordering rule as one comparable value: higher wins."""
+        return (self.rank, self.order_at or _NEVER,
+                hashlib.sha256(self.content().encode()).hexdigest())
+
+
+@dataclass
+class RawDelivery:
+    """A delivery as received, for the log. `headers` holds the ones that matter, never
+    the key or Authorization value."""
+
+    vendor: str  # "supervisor" | "constructor"
+    content_type: str | None
+    headers: dict[str, str]
+    body: str
+
+
+def isoformat_exact(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="microseconds")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def decide(stored: ResultUpdate | None, update: ResultUpdate) -> str:
+    """What the ordering rule does with `update` given the stored result (None: none
+    stored yet): APPLIED, REPEAT (same content) or STALE (older than the stored one)."""
+    if stored is None:
+        return APPLIED
+    if update.content() == stored.content():
+        return REPEAT
+    return APPLIED if update.sort_key() > stored.sort_key() else STALE
+
+
+def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str | None = None,
+                     *, identifier: str | None = None) -> str:
+    """Append the delivery to the log and apply `update` to its result by the ordering
+    rule, in the caller's transaction (flushes, never commits). A final status closes
+    the attempt if it is still open.
+
+    `update=None` records an invalid delivery, with `problem` saying why (and the
+    `identifier` it named, if any, so the log can be searched by it).
+    Returns the outcome: applied | repeat | stale | unmatched | invalid ("unmatched":
+    no attempt has this identifier; the result is kept and updated all the same).
+    Raises ValueError for an update with an unknown status; SQLAlchemyError on storage
+    failure (the caller rolls back).
+    """
+    if update is None:
+        _log(raw, identifier, None, INVALID, problem or "invalid delivery")
+        db.session.flush()
+        return INVALID
+    if update.status is not None and update.status not in RANKS:
+        raise ValueError(f"unknown result status {update.status!r}")
+    result, created = _locked_result(update.identifier, raw.vendor)
+    decision = APPLIED if created else decide(_stored_update(result), update)
+    if decision == APPLIED:
+        _apply(result, update)
+    attempt = _attempt_of(result)
+    detail = _DECISION_DETAIL[decision]
+    if attempt is None:
+        detail = f"No attempt has this identifier (yet); result kept. {detail}"
+    elif _close_if_final(attempt, result):
+        detail += f" Closed attempt {attempt.id}."
+    outcome = UNMATCHED if attempt is None else decision
+    _log(raw, update.identifier, update.status, outcome, detail)
+    db.session.flush()
+    return outcome
+
+
+def link_unmatched(attempt: Attempt) -> None:
+    """Link a result that arrived before its attempt (same identifier) to `attempt`, and
+    close the attempt if that result is final. In the caller's transaction."""
+    result = db.session.scalar(
+        select(ProctoringResult)
+        .where(ProctoringResult.identifier == attempt.identifier,
+               ProctoringResult.attempt_id.is_(None))
+        .with_for_update())
+    if result is None:
+        return
+    result.attempt_id = attempt.id
+    db.session.flush()
+    _close_if_final(attempt, result)
+
+
+# ---- helpers -------------------------------------------------------------------------
+
+_DECISION_DETAIL = {
+    APPLIED: "Applied.",
+    REPEAT: "Same content as the stored result: nothing changed.",
+    STALE: "Older than the stored result (ordering rule): not applied.",
+}
+
+
+def _locked_result(identifier: str, vendor: str) -> tuple[ProctoringResult, bool]:
+    """The result row for `identifier`, created if missing, and locked until the end of
+    the transaction (row lock on PostgreSQL; SQLite holds its one write lock since the
+    INSERT). Returns (row, created): the unique constraint decides which of two
+    concurrent first deliveries creates it, never a read-then-write."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _INSERTS:
+        raise RuntimeError(f"no race-free upsert for the {dialect} database")
+    now = utcnow()
+    inserted = db.session.execute(
+        _INSERTS[dialect](ProctoringResult)
+        .values(identifier=identifier, vendor=vendor, rank=0, averages={}, details={},
+                created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["identifier"]))
+    result = db.session.scalars(
+        select(ProctoringResult).where(ProctoringResult.identifier == identifier)
+        .with_for_update().execution_options(populate_existing=True)).one()
+    return result, inserted.rowcount == 1
+
+
+def _stored_update(result: ProctoringResult) -> ResultUpdate:
+    return ResultUpdate(
+        identifier=result.identifier, status=result.status, signed_at=result.signed_at,
+        started_at=result.started_at, stopped_at=result.stopped_at, score=result.score,
+        threshold=result.threshold, duration=result.duration, student=result.student,
+        proctor=result.proctor, comment=result.comment, conclusion=result.conclusion,
+        link=result.link, averages=result.averages or None, details=result.details or {})
+
+
+def _apply(result: ProctoringResult, update: ResultUpdate) -> None:
+    values = asdict(update)
+    del values["identifier"]
+    values["averages"] = {k: float(v) for k, v in (update.averages or {}).items()}
+    for name, value in values.items():
+        setattr(result, name, value)
+    result.rank = update.rank
+    result.order_at = update.order_at
+    result.updated_at = utcnow()
+
+
+def _attempt_of(result: ProctoringResult) -> Attempt | None:
+    """The result's attempt, linking it now if the attempt appeared since."""
+    if result.attempt_id is not None:
+        return db.session.get(Attempt, result.attempt_id)
+    attempt = db.session.scalar(select(Attempt).where(Attempt.identifier == result.identifier))
+    if attempt is not None:
+        result.attempt_id = attempt.id
+    return attempt
+
+
+def _close_if_final(attempt: Attempt, result: ProctoringResult) -> bool:
+    """A final status closes an open attempt (terminated, saved answers graded), as the
+    page's stop event does, so blocking the page's script keeps nothing open."""
+    if result.status not in FINAL_STATUSES or not attempt.is_open:
+        return False
+    return exams.terminate(attempt, close_reason(result.status, result.proctor))
+
+
+def close_reason(status: str, proctor: str | None) -> str:
+    """Why a result closed an attempt, in words for the dashboard (at most 200 chars)."""
+    by = f" by {proctor[:60]}" if proctor else ""
+    return {
+        "skipped": "The proctoring server reports the session skipped (not started before "
+                   "the deadline).",
+        "stopped": "The proctoring server reports the session stopped.",
+        "accepted": f"The proctoring session ended and was accepted{by}.",
+        "rejected": f"The proctoring session ended and was rejected{by}.",
+    }[status]
+
+
+def _log(raw: RawDelivery, identifier: str | None, status: str | None, outcome: str,
+         detail: str) -> None:
+    db.session.add(WebhookDelivery(
+        received_at=utcnow(), vendor=raw.vendor,
+        identifier=identifier[:128] if identifier else None,
+        status=status if status in RANKS else None,
+        content_type=raw.content_type[:200] if raw.content_type else None,
+        headers=raw.headers, body=raw.body, outcome=outcome, detail=detail))
