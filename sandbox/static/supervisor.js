@@ -177,6 +177,7 @@
       }
       this._session = data.session;
       this._started = true;
+      if (!this._polling) this._poll();  // after close(), a later start() continues
       this._drawWidget();
       this._every(this._period * 1000, this._sendMetrics.bind(this));
       this._emit('start', this._session);
@@ -215,6 +216,7 @@
     _teardown() {
       this._timers.forEach(clearInterval);
       this._timers = [];
+      this._polling = false;
       if (this._ui.widget) this._ui.widget.remove();
       this._ui.widget = null;
     }
@@ -329,6 +331,7 @@
     _poll() {
       var self = this;
       var busy = false;
+      this._polling = true;
       this._every(1000, async function () {
         if (busy || self._ended || !self._session) return;
         busy = true;

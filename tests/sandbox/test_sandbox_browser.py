@@ -159,8 +159,14 @@ def test_second_tab_blocks_the_first_and_page_stop_shows_no_dialog(browser, sand
         second.wait_for_function("window.initResult === 'ok'", timeout=5000)  # resumed: no rules again
         first.get_by_role("heading", name="This page was opened elsewhere").wait_for(timeout=5000)
         assert second.get_by_text("This page was opened elsewhere").count() == 0
-        status = second.evaluate("sv.start().then(() => sv.stop()).then(s => s.status)")
+        # close() tears the UI down without ending; a later start() continues.
+        second.evaluate("sv.start().then(() => sv.close())")
+        assert second.locator("#supervisor-widget").count() == 0
+        second.evaluate("sv.start()")
+        second.locator("#supervisor-widget").wait_for()
+        status = second.evaluate("sv.stop().then(s => s.status)")
         assert status == "stopped"
+        assert second.locator("#supervisor-widget").count() == 0
         assert second.evaluate("window.events.filter(e => e.name === 'stop').length") == 1
         assert second.get_by_role("alertdialog").count() == 0
         assert second.evaluate("sv.logout()") == {"referer": None}
@@ -176,3 +182,26 @@ def test_data_attribute_auto_start(page, sandbox, host):
     assert page.evaluate("window.supervisor instanceof Supervisor")
     session = requests.get(f"{sandbox[0]}/console/api/sessions/Browser03", auth=CONSOLE, timeout=5).json()
     assert session["status"] == "started"
+
+
+def test_console_page_lists_and_ends_a_session(page, sandbox, host, receiver):
+    base, _ = sandbox
+    auth = requests.post(f"{base}/api/auth/jwt", timeout=5, headers={
+        "Authorization": f"Bearer {make_token(identifier='Console01', api=receiver.url)}"}).json()
+    requests.post(f"{base}/api/sessions/{auth['session']['id']}/start", timeout=5,
+                  headers={"Authorization": f"Bearer {auth['token']}"})
+    page.goto(f"{base}/")
+    page.get_by_label("Username").fill("proctor")
+    page.get_by_label("Password").fill("sandbox")
+    page.get_by_role("button", name="Log in").click()
+    row = page.locator('tr[data-identifier="Console01"]')
+    row.wait_for(timeout=5000)
+    assert "started" in row.inner_text()
+    row.get_by_role("button", name="End session").click()
+    page.wait_for_function(
+        "document.querySelector('tr[data-identifier=\"Console01\"]').innerText.includes('stopped by proctor')",
+        timeout=5000)
+    # The webhook goes out and its HTTP status shows in the delivery log.
+    page.wait_for_function("document.querySelector('#deliveries tbody').innerText.includes('HTTP 200')",
+                           timeout=8000)
+    assert receiver.requests[0]["json"]["proctor"] == "proctor"

@@ -5,7 +5,6 @@ import base64
 import json
 import time
 
-import jwt
 import pytest
 
 from tests.sandbox.helpers import JWT_SECRET, bearer, make_token
