@@ -1,5 +1,5 @@
 """Home page and health check."""
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,8 +13,9 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 @login_required
 def home():
+    """Students: their exams. Instructors: straight to the results dashboard."""
     if current_user.is_instructor:
-        return render_template("instructor_home.html")
+        return redirect(url_for("dashboard.index"))
     return render_template("home.html", rows=exams.student_overview(current_user))
 
 

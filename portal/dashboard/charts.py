@@ -1,0 +1,262 @@
+"""Charts drawn on the server as inline SVG: no JavaScript library, testable as text.
+
+Every chart is accessible: `role="img"` with a label that says what it shows in words,
+a `<title>` on each mark (a tooltip on hover), and the pages add the numbers as text
+or a table next to it. All text goes through markupsafe, so names and values from
+deliveries cannot inject markup.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Mapping, Sequence
+
+from markupsafe import Markup
+
+from portal.proctoring.metrics import METRIC_NAMES, metric_label, metric_name
+from portal.proctoring.models import MetricSample
+
+
+def fmt(value: float | None) -> str:
+    """A number as a person reads it: at most one decimal, no trailing zeros."""
+    if value is None:
+        return "—"
+    return f"{round(float(value), 1):g}"
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _level(value: float) -> str:
+    """A colour class for a metric value (0-100: how much of the time it was seen)."""
+    if value >= 50:
+        return "high"
+    if value >= 20:
+        return "mid"
+    return "low" if value > 0 else "zero"
+
+
+def _in_words(values: Mapping[str, float]) -> str:
+    shown = [f"{metric_name(code)} {fmt(value)}" for code, value in _known(values) if value]
+    return "; ".join(shown) if shown else "all zero"
+
+
+def averages_text(averages: Mapping[str, float] | None) -> str:
+    """The averages in words, non-zero ones only: the charts' text alternative."""
+    if not averages or not _known(averages):
+        return "No metric averages reported."
+    return f"Metric averages: {_in_words(averages)}."
+
+
+def _known(averages: Mapping[str, float]) -> list[tuple[str, float]]:
+    """(code, value) in the contract's order; unknown codes and non-numbers are ignored."""
+    return [(code, value) for code in METRIC_NAMES
+            if (value := _number(averages.get(code))) is not None]
+
+
+# ---- per-row averages: a small bar strip -----------------------------------------------
+
+BAR_W, BAR_GAP, STRIP_H = 5, 2, 22
+
+
+def averages_bars(averages: Mapping[str, float] | None) -> Markup:
+    """15 tiny bars, one per metric code, for a table cell. Hovering a bar shows its
+    metric in words (`<title>`); focusing the strip shows the non-zero ones as a list."""
+    values = dict(_known(averages or {}))
+    if not values:
+        return Markup('<span class="muted" title="No metric averages reported">—</span>')
+    width = len(METRIC_NAMES) * (BAR_W + BAR_GAP) - BAR_GAP
+    label = averages_text(values)
+    bars = []
+    for i, code in enumerate(METRIC_NAMES):
+        value = values.get(code)
+        x = i * (BAR_W + BAR_GAP)
+        if value is None:
+            height, level, shown = 1.0, "none", "not reported"
+        else:
+            clamped = min(max(value, 0.0), 100.0)
+            height, level, shown = max(1.0, clamped / 100 * STRIP_H), _level(value), fmt(value)
+        bars.append(Markup(
+            '<g class="bar bar-{}"><title>{}: {}</title>'
+            '<rect x="{}" y="{}" width="{}" height="{}"></rect></g>').format(
+                level, metric_label(code), shown, x, fmt(STRIP_H - height), BAR_W, fmt(height)))
+    items = [Markup("<li><span class=\"code\">{}</span> {}: <strong>{}</strong></li>").format(
+        code, metric_name(code), fmt(value)) for code, value in values.items() if value]
+    tip = Markup("").join(items) if items else Markup("<li>All metrics zero.</li>")
+    return Markup(
+        '<span class="avg-chart" tabindex="0">'
+        '<svg class="avg-bars" role="img" aria-label="{label}" width="{w}" height="{h}" '
+        'viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg">{bars}</svg>'
+        '<span class="avg-tip" aria-hidden="true"><ul>{tip}</ul></span></span>').format(
+            label=label, w=width, h=STRIP_H, bars=Markup("").join(bars), tip=tip)
+
+
+# ---- exam summary: mean averages, one labelled bar per metric ---------------------------
+
+def metric_means_chart(means: Mapping[str, float]) -> Markup:
+    """Horizontal bars with each metric's name written beside it (all 15, zeros too)."""
+    row_h, label_w, bar_w, value_w = 22, 330, 260, 50
+    width, height = label_w + bar_w + value_w, row_h * len(METRIC_NAMES) + 4
+    rows = []
+    for i, code in enumerate(METRIC_NAMES):
+        value = _number(means.get(code))
+        y = i * row_h + 2
+        length = 0.0 if value is None else min(max(value, 0.0), 100.0) / 100 * bar_w
+        level = "none" if value is None else _level(value)
+        rows.append(Markup(
+            '<g class="bar bar-{level}"><title>{label}: {shown}</title>'
+            '<text x="0" y="{ty}" class="axis-label">{label}</text>'
+            '<rect x="{x}" y="{y}" width="{bw}" height="{bh}" class="track"></rect>'
+            '<rect x="{x}" y="{y}" width="{len}" height="{bh}"></rect>'
+            '<text x="{vx}" y="{ty}" class="value-label">{shown}</text></g>').format(
+                level=level, label=metric_label(code),
+                shown="not reported" if value is None else fmt(value),
+                ty=y + 14, x=label_w, y=y + 3, bw=bar_w, bh=row_h - 8, len=fmt(length),
+                vx=label_w + bar_w + 6))
+    return Markup(
+        '<svg class="chart means-chart" role="img" aria-label="{label}" width="{w}" '
+        'height="{h}" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg">'
+        '<title>Mean metric averages</title>{rows}</svg>').format(
+            label=f"Mean metric averages: {_in_words(means)}.",
+            w=width, h=height, rows=Markup("").join(rows))
+
+
+# ---- exam summary: score histogram -------------------------------------------------------
+
+def histogram_bins(scores: Sequence[float], bins: int = 10) -> list[tuple[str, int]]:
+    """Counts of scores in [0,10), [10,20) ... [90,100]; out-of-range scores are clamped."""
+    counts = [0] * bins
+    size = 100 / bins
+    for score in scores:
+        index = int(min(max(score, 0.0), 100.0) // size)
+        counts[min(index, bins - 1)] += 1
+    return [(f"{int(i * size)}–{int((i + 1) * size) - (0 if i == bins - 1 else 1)}", count)
+            for i, count in enumerate(counts)]
+
+
+def histogram_chart(scores: Sequence[float]) -> Markup:
+    """The proctoring scores' distribution: ten bars with counts written above them."""
+    bins = histogram_bins(scores)
+    left, bottom, top, bar_w, gap, plot_h = 8, 24, 18, 40, 6, 140
+    width = left * 2 + len(bins) * (bar_w + gap)
+    height = top + plot_h + bottom
+    most = max((count for _, count in bins), default=0) or 1
+    bars = []
+    for i, (label, count) in enumerate(bins):
+        x = left + i * (bar_w + gap)
+        h = count / most * plot_h
+        y = top + plot_h - h
+        bars.append(Markup(
+            '<g class="bar"><title>Score {label}: {count} attempt{s}</title>'
+            '<rect x="{x}" y="{y}" width="{w}" height="{h}"></rect>'
+            '<text x="{cx}" y="{ly}" class="value-label" text-anchor="middle">{count}</text>'
+            '<text x="{cx}" y="{ay}" class="axis-label" text-anchor="middle">{label}</text>'
+            '</g>').format(label=label, count=count, s="" if count == 1 else "s", x=x,
+                           y=fmt(y), w=bar_w, h=fmt(h), cx=x + bar_w / 2, ly=fmt(y - 4),
+                           ay=top + plot_h + 16))
+    described = "; ".join(f"{label}: {count}" for label, count in bins)
+    return Markup(
+        '<svg class="chart histogram" role="img" aria-label="{label}" width="{w}" '
+        'height="{h}" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg">'
+        '<title>Proctoring score distribution</title>'
+        '<line x1="{l}" x2="{r}" y1="{b}" y2="{b}" class="axis"></line>{bars}</svg>').format(
+            label=f"Proctoring scores of {len(scores)} results, attempts per score range: "
+                  f"{described}.",
+            w=width, h=height, l=left, r=width - left, b=top + plot_h,
+            bars=Markup("").join(bars))
+
+
+# ---- attempt detail: the metrics timeline --------------------------------------------------
+
+def timeline_text(samples: Sequence[MetricSample]) -> str:
+    """The timeline in one sentence (the chart's label)."""
+    scored = [s for s in samples if s.score is not None]
+    if not samples:
+        return "No metrics events were recorded."
+    violated = [s for s in samples if s.violated]
+    text = (f"{len(samples)} metrics events from {samples[0].recorded_at:%H:%M:%S} to "
+            f"{samples[-1].recorded_at:%H:%M:%S} UTC")
+    if scored:
+        lowest = min(s.score for s in scored)
+        text += f"; score from {fmt(lowest)} to {fmt(max(s.score for s in scored))}"
+    thresholds = sorted({s.threshold for s in samples if s.threshold is not None})
+    if thresholds:
+        text += "; threshold " + ", ".join(fmt(t) for t in thresholds)
+    if violated:
+        text += (f"; {len(violated)} violation{'s' if len(violated) != 1 else ''}, the first at "
+                 f"{violated[0].recorded_at:%H:%M:%S}")
+    else:
+        text += "; no violations"
+    return text + "."
+
+
+def timeline_chart(samples: Sequence[MetricSample]) -> Markup:
+    """Score over time (line), the threshold (dashed), violations (red marks).
+
+    `samples` must be in time order. Times are UTC; the x axis is proportional to time.
+    """
+    if not samples:
+        return Markup('<p class="muted">No metrics events were recorded for this attempt.</p>')
+    left, right, top, bottom, plot_w, plot_h = 40, 16, 12, 28, 680, 180
+    width, height = left + plot_w + right, top + plot_h + bottom
+    start, end = samples[0].recorded_at, samples[-1].recorded_at
+    span = (end - start).total_seconds() or 1.0
+    y_max = max([100.0] + [s.score for s in samples if s.score is not None]
+                + [s.threshold for s in samples if s.threshold is not None])
+
+    def x_of(at: datetime) -> float:
+        offset = (at - start).total_seconds() if len(samples) > 1 else span / 2
+        return left + offset / span * plot_w
+
+    def y_of(value: float) -> float:
+        return top + plot_h - max(0.0, value) / y_max * plot_h
+
+    parts: list[Markup] = []
+    for tick in (0, 25, 50, 75, 100):
+        y = fmt(y_of(tick))
+        parts.append(Markup(
+            '<line x1="{l}" x2="{r}" y1="{y}" y2="{y}" class="grid"></line>'
+            '<text x="{tx}" y="{ty}" class="axis-label" text-anchor="end">{t}</text>').format(
+                l=left, r=left + plot_w, y=y, tx=left - 6, ty=fmt(y_of(tick) + 4), t=tick))
+    for at, anchor in ((start, "start"), (end, "end")) if len(samples) > 1 else ((start, "middle"),):
+        parts.append(Markup(
+            '<text x="{x}" y="{y}" class="axis-label" text-anchor="{a}">{t}</text>').format(
+                x=fmt(x_of(at)), y=height - 8, a=anchor, t=f"{at:%H:%M:%S} UTC"))
+    thresholds = [(x_of(s.recorded_at), y_of(s.threshold)) for s in samples
+                  if s.threshold is not None]
+    if thresholds:
+        # A step line: each threshold holds until a later sample reports another one.
+        steps = [(float(left), thresholds[0][1])]
+        for x, y in thresholds:
+            steps += [(x, steps[-1][1]), (x, y)]
+        steps.append((float(left + plot_w), thresholds[-1][1]))
+        parts.append(Markup('<polyline class="threshold" points="{}"><title>Threshold'
+                            '</title></polyline>').format(
+            " ".join(f"{fmt(x)},{fmt(y)}" for x, y in steps)))
+    scored = [(x_of(s.recorded_at), y_of(s.score)) for s in samples if s.score is not None]
+    if scored:
+        parts.append(Markup('<polyline class="score-line" points="{}"><title>Score'
+                            '</title></polyline>').format(
+            " ".join(f"{fmt(x)},{fmt(y)}" for x, y in scored)))
+    for s in samples:
+        if not s.violated:
+            continue
+        y = y_of(s.score) if s.score is not None else top + plot_h
+        parts.append(Markup(
+            '<g class="violation"><title>{t} UTC: violation, score {score} (threshold {th})'
+            '{peak}</title><circle cx="{x}" cy="{y}" r="4"></circle></g>').format(
+                t=f"{s.recorded_at:%H:%M:%S}", score=fmt(s.score), th=fmt(s.threshold),
+                peak=f", mostly {metric_name(s.peak)}" if s.peak else "",
+                x=fmt(x_of(s.recorded_at)), y=fmt(y)))
+    return Markup(
+        '<svg class="chart timeline" role="img" aria-label="{label}" width="{w}" height="{h}" '
+        'viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg">'
+        '<title>Metrics timeline: score over time</title>{parts}</svg>').format(
+            label="Metrics timeline: " + timeline_text(samples), w=width, h=height,
+            parts=Markup("").join(parts))
+
+
+__all__ = ["averages_bars", "averages_text", "metric_means_chart", "histogram_bins",
+           "histogram_chart", "timeline_chart", "timeline_text", "fmt"]

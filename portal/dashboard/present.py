@@ -1,0 +1,70 @@
+"""Small presentation helpers for the dashboard's templates (no queries, no rules)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from portal.db_types import isoformat_z
+
+KNOWN_DETAIL_KEYS = {"warnings", "warningTitles", "archive"}
+
+
+def utc(value: datetime | None, with_seconds: bool = False) -> str:
+    """`2024-05-01 10:03` (UTC) or an em dash."""
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+
+
+def short_utc(value: datetime, same_day_as: datetime | None = None) -> str:
+    """`22 Nov 10:03`, or `10:03` on the same day as `same_day_as`: for table cells (the
+    full time is in the element's title)."""
+    if same_day_as is not None and same_day_as.date() == value.date():
+        return value.strftime("%H:%M")
+    return value.strftime("%d %b %H:%M")
+
+
+def iso(value: datetime | None) -> str:
+    return isoformat_z(value) or ""
+
+
+def pretty_body(body: str | None) -> str:
+    """A delivery's raw body, indented when it is JSON (else exactly as received)."""
+    if not body:
+        return ""
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False, sort_keys=False)
+    except ValueError:
+        return body
+
+
+def constructor_warnings(details: Any) -> list[dict[str, Any]]:
+    """Constructor's `warnings` with their English title from `warningTitles`, tolerant of
+    any shape (the review is vendor data: a missing or odd field is skipped, not fatal)."""
+    if not isinstance(details, dict) or not isinstance(details.get("warnings"), list):
+        return []
+    titles = details.get("warningTitles") if isinstance(details.get("warningTitles"), dict) else {}
+    shown = []
+    for warning in details["warnings"]:
+        if not isinstance(warning, dict):
+            continue
+        kind = str(warning.get("type") or "")
+        names = titles.get(kind) if isinstance(titles.get(kind), dict) else {}
+        title = names.get("en") or next((v for v in names.values() if isinstance(v, str)), "")
+        shown.append({"type": kind, "title": title or kind, "start": warning.get("start"),
+                      "end": warning.get("end"), "cyber": warning.get("cyber")})
+    return shown
+
+
+def other_details(details: Any) -> dict[str, Any]:
+    """Vendor extras not shown elsewhere on the page."""
+    if not isinstance(details, dict):
+        return {}
+    return {k: v for k, v in details.items() if k not in KNOWN_DETAIL_KEYS}
+
+
+def minutes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{round(value, 1):g} min"

@@ -1,0 +1,372 @@
+"""The dashboard's reads. Every page costs a fixed number of queries whatever its number
+of rows (the results table is polled every few seconds): attempts are joined to their
+user, exam and result in one statement, with the flag rules as columns, and the per-row
+extras (metrics timeline, failed calls) come in one grouped query each for the page.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+from flask import current_app
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from portal.auth.models import User
+from portal.db_types import utcnow
+from portal.exams.models import ATTEMPT_STATES, Attempt, Exam
+from portal.exams.services import result_rows
+from portal.extensions import db
+from portal.proctoring.metrics import METRIC_NAMES
+from portal.proctoring.models import (RESULT_STATUSES, VERDICT_STATUSES, MetricSample,
+                                      ProctoringResult, WebhookDelivery)
+from portal.proctoring.outbox.models import OutboxJob
+from portal.dashboard import flags
+from portal.dashboard.filters import NO_RESULT, TableFilters
+
+EXPORT_CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit
+UNMATCHED_LIMIT = 200
+INVALID_LIMIT = 50
+
+
+@dataclass
+class ResultRow:
+    """One attempt as the table shows it."""
+
+    attempt: Attempt
+    result: ProctoringResult | None
+    threshold: float | None  # flags.effective_threshold()
+    flags: list[flags.Flag]
+    timeline: flags.TimelineSummary | None
+    failed_jobs: list[OutboxJob]
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    @property
+    def below_threshold(self) -> bool | None:
+        """True/False when both numbers are known, None otherwise (shown neutral)."""
+        score = self.result.score if self.result else None
+        if score is None or self.threshold is None:
+            return None
+        return score < self.threshold
+
+
+@dataclass
+class ResultsPage:
+    rows: list[ResultRow]
+    total: int
+    flagged_total: int
+    page: int
+    pages: int
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+def flag_context() -> flags.FlagContext:
+    """Now, and the configured grace period for a verdict."""
+    return flags.FlagContext(utcnow(), int(current_app.config["VERDICT_GRACE_MINUTES"]))
+
+
+# ---- the results table ---------------------------------------------------------------
+
+def _joined(stmt: Select) -> Select:
+    return (stmt.join(Attempt.user).join(Attempt.exam)
+            .outerjoin(ProctoringResult, ProctoringResult.attempt_id == Attempt.id))
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _where(stmt: Select, filters: TableFilters, ctx: flags.FlagContext) -> Select:
+    if filters.exam:
+        stmt = stmt.where(Attempt.exam_id == filters.exam)
+    if filters.status == NO_RESULT:
+        stmt = stmt.where(ProctoringResult.status.is_(None))
+    elif filters.status:
+        stmt = stmt.where(ProctoringResult.status == filters.status)
+    if filters.state:
+        stmt = stmt.where(Attempt.state == filters.state)
+    if filters.flagged:
+        stmt = stmt.where(flags.any_flag(ctx))
+    if filters.q:
+        pattern = _like(filters.q)
+        stmt = stmt.where(or_(User.display_name.ilike(pattern, escape="\\"),
+                              User.username.ilike(pattern, escape="\\"),
+                              Attempt.identifier.ilike(pattern, escape="\\")))
+    return stmt
+
+
+def _sort_column(key: str):
+    latest_change = case((ProctoringResult.updated_at > Attempt.updated_at,
+                          ProctoringResult.updated_at), else_=Attempt.updated_at)
+    return {
+        "student": func.lower(User.display_name),
+        "exam": func.lower(Exam.title),
+        "state": Attempt.state,
+        "status": ProctoringResult.status,
+        "score": ProctoringResult.score,
+        "duration": ProctoringResult.duration,
+        # Proctoring's own times when known, else the portal's.
+        "started": func.coalesce(ProctoringResult.started_at, Attempt.started_at,
+                                 Attempt.created_at),
+        "updated": latest_change,
+    }[key]
+
+
+def _rows_statement(filters: TableFilters, ctx: flags.FlagContext) -> Select:
+    column = _sort_column(filters.sort)
+    ordering = column.asc() if filters.dir == "asc" else column.desc()
+    tie_break = Attempt.id.asc() if filters.dir == "asc" else Attempt.id.desc()
+    stmt = _joined(select(Attempt, flags.effective_threshold().label("threshold"),
+                          *flags.flag_columns(ctx)))
+    stmt = stmt.options(contains_eager(Attempt.user), contains_eager(Attempt.exam),
+                        contains_eager(Attempt.result))
+    # Rows without a value sort last in either direction: "no score yet" is not 0.
+    return _where(stmt, filters, ctx).order_by(ordering.nulls_last(), tie_break)
+
+
+def _timelines(ids: Sequence[int]) -> dict[int, flags.TimelineSummary]:
+    """Per attempt: how many metrics samples, how many violated, when first, which peaks."""
+    if not ids:
+        return {}
+    summaries: dict[int, flags.TimelineSummary] = {}
+    counts = db.session.execute(
+        select(MetricSample.attempt_id, func.count(MetricSample.id),
+               func.sum(case((MetricSample.violated.is_(True), 1), else_=0)),
+               func.min(case((MetricSample.violated.is_(True), MetricSample.recorded_at))))
+        .where(MetricSample.attempt_id.in_(ids)).group_by(MetricSample.attempt_id))
+    for attempt_id, samples, violated, first in counts:
+        summaries[attempt_id] = flags.TimelineSummary(int(samples), int(violated or 0), first)
+    peaks = db.session.execute(
+        select(MetricSample.attempt_id, MetricSample.peak, func.count(MetricSample.id))
+        .where(MetricSample.attempt_id.in_(ids), MetricSample.violated.is_(True),
+               MetricSample.peak.is_not(None))
+        .group_by(MetricSample.attempt_id, MetricSample.peak))
+    for attempt_id, peak, count in peaks:
+        summaries[attempt_id].peaks[peak] = int(count)
+    return summaries
+
+
+def _failed_jobs(ids: Sequence[int]) -> dict[int, list[OutboxJob]]:
+    if not ids:
+        return {}
+    jobs: dict[int, list[OutboxJob]] = defaultdict(list)
+    for job in db.session.scalars(select(OutboxJob).where(
+            OutboxJob.attempt_id.in_(ids), OutboxJob.state == "failed")
+            .order_by(OutboxJob.updated_at.desc(), OutboxJob.id.desc())):
+        jobs[job.attempt_id].append(job)
+    return jobs
+
+
+def _build_rows(raw_rows, ctx: flags.FlagContext) -> list[ResultRow]:
+    raw_rows = list(raw_rows)
+    ids = [raw.Attempt.id for raw in raw_rows]
+    timelines, failed = _timelines(ids), _failed_jobs(ids)
+    rows = []
+    for raw in raw_rows:
+        attempt = raw.Attempt
+        facts = flags.FlagFacts(attempt, attempt.result, raw.threshold,
+                                timelines.get(attempt.id), failed.get(attempt.id, []))
+        rows.append(ResultRow(attempt, attempt.result, raw.threshold,
+                              flags.describe(flags.raised(raw._mapping), facts, ctx),
+                              facts.timeline, facts.failed_jobs))
+    return rows
+
+
+def results_page(filters: TableFilters, ctx: flags.FlagContext | None = None) -> ResultsPage:
+    """One page of the filtered, sorted table; a page past the end shows the last one."""
+    ctx = ctx or flag_context()
+    counted = _where(_joined(select(
+        func.count(Attempt.id), func.sum(case((flags.any_flag(ctx), 1), else_=0)))
+        .select_from(Attempt)), filters, ctx)
+    total, flagged_total = db.session.execute(counted).one()
+    pages = max(1, math.ceil(total / filters.per_page))
+    page = min(filters.page, pages)
+    stmt = _rows_statement(filters, ctx).limit(filters.per_page).offset(
+        (page - 1) * filters.per_page)
+    rows = _build_rows(db.session.execute(stmt).unique(), ctx)
+    return ResultsPage(rows, total, int(flagged_total or 0), page, pages, filters.per_page)
+
+
+def results_for_export(filters: TableFilters,
+                       ctx: flags.FlagContext | None = None) -> Iterator[ResultRow]:
+    """Every filtered row (no pagination), in table order, built chunk by chunk."""
+    ctx = ctx or flag_context()
+    raw_rows = list(db.session.execute(_rows_statement(filters, ctx)).unique())
+    for start in range(0, len(raw_rows), EXPORT_CHUNK):
+        yield from _build_rows(raw_rows[start:start + EXPORT_CHUNK], ctx)
+
+
+def exam_choices() -> list[tuple[int, str]]:
+    return list(db.session.execute(select(Exam.id, Exam.title).order_by(Exam.title)))
+
+
+# ---- one attempt ---------------------------------------------------------------------
+
+@dataclass
+class AttemptDetail:
+    row: ResultRow
+    answers: list[dict]
+    deliveries: list[WebhookDelivery]
+    samples: list[MetricSample]
+    jobs: list[OutboxJob]
+
+    @property
+    def attempt(self) -> Attempt:
+        return self.row.attempt
+
+
+def attempt_detail(attempt_id: int, ctx: flags.FlagContext | None = None) -> AttemptDetail | None:
+    """Everything the detail page shows, or None for an unknown attempt."""
+    ctx = ctx or flag_context()
+    stmt = (_rows_statement(TableFilters(), ctx).where(Attempt.id == attempt_id)
+            .options(selectinload(Attempt.answers),
+                     contains_eager(Attempt.exam).selectinload(Exam.questions)))
+    rows = _build_rows(db.session.execute(stmt).unique(), ctx)
+    if not rows:
+        return None
+    row = rows[0]
+    attempt = row.attempt
+    deliveries = list(db.session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.identifier == attempt.identifier)
+        .order_by(WebhookDelivery.received_at, WebhookDelivery.id)))
+    samples = list(db.session.scalars(
+        select(MetricSample).where(MetricSample.attempt_id == attempt.id)
+        .order_by(MetricSample.recorded_at, MetricSample.id)))
+    jobs = list(db.session.scalars(
+        select(OutboxJob).where(OutboxJob.attempt_id == attempt.id).order_by(OutboxJob.id)))
+    return AttemptDetail(row, result_rows(attempt), deliveries, samples, jobs)
+
+
+# ---- exams ---------------------------------------------------------------------------
+
+@dataclass
+class ExamLine:
+    exam: Exam
+    attempts: int
+    flagged: int
+    verdicts: int
+
+
+def exams_overview(ctx: flags.FlagContext | None = None) -> list[ExamLine]:
+    """Each exam with its number of attempts, flagged attempts and verdicts."""
+    ctx = ctx or flag_context()
+    stmt = (select(Exam, func.count(Attempt.id),
+                   func.sum(case((flags.any_flag(ctx), 1), else_=0)),
+                   func.sum(case((ProctoringResult.status.in_(VERDICT_STATUSES), 1),
+                                 else_=0)))
+            .outerjoin(Attempt, Attempt.exam_id == Exam.id)
+            .outerjoin(ProctoringResult, ProctoringResult.attempt_id == Attempt.id)
+            .group_by(Exam.id).order_by(Exam.title))
+    return [ExamLine(exam, attempts, int(flagged or 0), int(verdicts or 0))
+            for exam, attempts, flagged, verdicts in db.session.execute(stmt)]
+
+
+@dataclass
+class ExamSummary:
+    exam: Exam
+    attempts: int
+    flagged: int
+    by_status: list[tuple[str, int]]  # every status, NO_RESULT first, zeros included
+    by_state: list[tuple[str, int]]
+    scores: list[float]
+    mean_averages: dict[str, float]  # metric code -> mean over results reporting it
+    results_with_averages: int
+    mean_grade: float | None = None
+    max_grade: float | None = None
+    extra_statuses: list[tuple[str, int]] = field(default_factory=list)
+
+
+def exam_summary(exam_id: int, ctx: flags.FlagContext | None = None) -> ExamSummary | None:
+    """Counts per status and state, the score distribution and mean metric averages."""
+    ctx = ctx or flag_context()
+    exam = db.session.get(Exam, exam_id)
+    if exam is None:
+        return None
+    in_exam = Attempt.exam_id == exam_id
+    status_counts = dict(db.session.execute(
+        _joined(select(ProctoringResult.status, func.count(Attempt.id)).select_from(Attempt))
+        .where(in_exam).group_by(ProctoringResult.status)).all())
+    state_counts = dict(db.session.execute(
+        select(Attempt.state, func.count(Attempt.id)).where(in_exam)
+        .group_by(Attempt.state)).all())
+    flagged = db.session.scalar(
+        _joined(select(func.count(Attempt.id)).select_from(Attempt))
+        .where(in_exam, flags.any_flag(ctx)))
+    grades = db.session.execute(
+        select(func.avg(Attempt.score), func.max(Attempt.max_score))
+        .where(in_exam, Attempt.score.is_not(None))).one()
+    results = db.session.execute(
+        select(ProctoringResult.score, ProctoringResult.averages)
+        .join(Attempt, ProctoringResult.attempt_id == Attempt.id).where(in_exam)).all()
+    scores = [float(score) for score, _ in results if score is not None]
+    totals: dict[str, list[float]] = defaultdict(list)
+    with_averages = 0
+    for _, averages in results:
+        if isinstance(averages, dict) and averages:
+            with_averages += 1
+            for code, value in averages.items():
+                if code in METRIC_NAMES and isinstance(value, (int, float)) \
+                        and not isinstance(value, bool):
+                    totals[code].append(float(value))
+    means = {code: sum(totals[code]) / len(totals[code]) for code in METRIC_NAMES if totals[code]}
+    by_status = [(NO_RESULT, status_counts.pop(None, 0))] + [
+        (status, status_counts.pop(status, 0)) for status in RESULT_STATUSES]
+    return ExamSummary(
+        exam=exam, attempts=sum(state_counts.values()), flagged=int(flagged or 0),
+        by_status=by_status,
+        by_state=[(state, state_counts.get(state, 0)) for state in ATTEMPT_STATES],
+        scores=scores, mean_averages=means, results_with_averages=with_averages,
+        mean_grade=grades[0], max_grade=grades[1],
+        extra_statuses=sorted(status_counts.items()))
+
+
+# ---- deliveries that match no attempt -------------------------------------------------
+
+@dataclass
+class UnmatchedResults:
+    results: list[ProctoringResult]
+    total: int
+    deliveries: dict[str, list[WebhookDelivery]]  # identifier -> its deliveries, in order
+    invalid: list[WebhookDelivery]
+
+
+def unmatched() -> UnmatchedResults:
+    """Results whose identifier names no attempt (newest first), with their deliveries,
+    and the latest deliveries refused as invalid."""
+    total = db.session.scalar(select(func.count(ProctoringResult.id))
+                              .where(ProctoringResult.attempt_id.is_(None)))
+    results = list(db.session.scalars(
+        select(ProctoringResult).where(ProctoringResult.attempt_id.is_(None))
+        .order_by(ProctoringResult.updated_at.desc(), ProctoringResult.id.desc())
+        .limit(UNMATCHED_LIMIT)))
+    deliveries: dict[str, list[WebhookDelivery]] = defaultdict(list)
+    identifiers = [r.identifier for r in results]
+    if identifiers:
+        for delivery in db.session.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.identifier.in_(identifiers))
+                .order_by(WebhookDelivery.received_at, WebhookDelivery.id)):
+            deliveries[delivery.identifier].append(delivery)
+    invalid = list(db.session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.outcome == "invalid")
+        .order_by(WebhookDelivery.received_at.desc(), WebhookDelivery.id.desc())
+        .limit(INVALID_LIMIT)))
+    return UnmatchedResults(results, int(total or 0), dict(deliveries), invalid)
+
+
+def unmatched_count() -> int:
+    return int(db.session.scalar(select(func.count(ProctoringResult.id))
+                                 .where(ProctoringResult.attempt_id.is_(None))) or 0)
