@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, request
+
+# Pages the proctoring server may show in its IFRAME (token links, Constructor's
+# sessionUrl). Every other page refuses to be framed.
+FRAMEABLE_ENDPOINTS = {"proctoring.framed_attempt"}
 
 
 def origin_of(url: str | None) -> str | None:
@@ -20,14 +24,13 @@ def proctoring_origins() -> list[str]:
     return sorted({o for o in origins if o})
 
 
-def allow_framing_by_proctor() -> None:
-    """Called by the framed test page: the proctoring origin may put it in an IFRAME."""
-    g.frame_ancestors = proctoring_origins()
+def frameable() -> bool:
+    return request.endpoint in FRAMEABLE_ENDPOINTS
 
 
 def content_security_policy() -> str:
     proctor = " ".join(proctoring_origins())
-    ancestors = " ".join(g.get("frame_ancestors") or ["'none'"])
+    ancestors = proctor if frameable() else "'none'"
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' {proctor}",
@@ -48,7 +51,7 @@ def register(app: Flask) -> None:
     @app.after_request
     def set_security_headers(response):
         response.headers.setdefault("Content-Security-Policy", content_security_policy())
-        if not g.get("frame_ancestors"):
+        if not frameable():
             response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -36,6 +36,19 @@ BASE_CONFIG: dict[str, Any] = {
 }
 
 _pg_schema_ready = False
+_apps_to_dispose: list = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines():
+    """Close every pooled connection a test opened (an unclosed one warns, and warnings
+    are errors here)."""
+    yield
+    while _apps_to_dispose:
+        app = _apps_to_dispose.pop()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def make_app(backend: str, tmp_path, **overrides: Any):
@@ -46,6 +59,7 @@ def make_app(backend: str, tmp_path, **overrides: Any):
     else:
         url = TEST_DATABASE_URL
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
+    _apps_to_dispose.append(app)
     with app.app_context():
         if backend == "sqlite" or not _pg_schema_ready:
             db.drop_all()
@@ -69,7 +83,6 @@ def app(backend, tmp_path):
     with app.app_context():
         yield app
         db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -136,7 +149,7 @@ class Auth:
         self.client = client
 
     def csrf(self, path: str = "/login") -> str:
-        page = self.client.get(path).get_data(as_text=True)
+        page = self.client.get(path, follow_redirects=True).get_data(as_text=True)
         return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
     def login(self, username: str = "student1", password: str = "password1"):

@@ -52,6 +52,8 @@ def test_concurrent_starts_end_with_one_attempt(app, student, exam):
                 db.session.commit()
             except Exception as error:  # noqa: BLE001 (collected and asserted below)
                 errors.append(error)
+            finally:
+                db.session.remove()
 
     threads = [threading.Thread(target=start) for _ in range(4)]
     for thread in threads:

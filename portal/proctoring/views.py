@@ -13,7 +13,6 @@ from portal.exams.views import domain_errors
 from portal.extensions import db
 from portal.proctoring import page_events
 from portal.proctoring.providers import supervisor
-from portal.security import allow_framing_by_proctor
 
 bp = Blueprint("proctoring", __name__)
 
@@ -48,7 +47,6 @@ def framed_attempt(attempt_id: int):
     """The test page as the proctoring server frames it (token link, Constructor)."""
     attempt = exams.get_own_attempt(current_user, attempt_id)
     exams.expire_if_due(attempt)
-    allow_framing_by_proctor()
     return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
                            framed=True, page_config=supervisor.page_config(attempt, framed=True))
 
