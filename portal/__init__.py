@@ -105,10 +105,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.core.views import bp as core_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.exams.views import bp as exams_bp
+    from portal.proctoring.constructor_views import bp as constructor_bp
     from portal.proctoring.views import bp as proctoring_bp
     from portal.proctoring.webhooks import bp as webhooks_bp
 
-    for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp):
+    for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp,
+                      constructor_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(webhooks_bp)  # machine endpoints: authenticated by key/JWT, not cookies
 
@@ -118,6 +120,7 @@ def register_cli(app: Flask) -> None:
     from portal.core.cli import demo_cli
     from portal.exams.cli import exams_cli
     from portal.proctoring.cli import proctor_cli
+    from portal.proctoring.outbox.cli import outbox_cli
 
-    for group in (users_cli, exams_cli, proctor_cli, demo_cli):
+    for group in (users_cli, exams_cli, proctor_cli, demo_cli, outbox_cli):
         app.cli.add_command(group)

@@ -27,3 +27,6 @@ def token():
     if "exp" not in payload:
         click.echo("warning: no 'exp' in the payload; the token never expires", err=True)
     click.echo(tokens.sign(payload, current_app.config["PROCTOR_JWT_SECRET"]))
+
+
+from portal.proctoring.outbox import cli as _outbox_cli  # noqa: E402,F401  (adds `proctor reconcile`)
