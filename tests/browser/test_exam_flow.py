@@ -32,8 +32,7 @@ def test_take_exam_reload_midway_and_submit(page, stack):
     page.get_by_label("Your answer").fill("X-Api-Key")
     expect(page.locator("#save-status")).to_have_text("All answers saved")
 
-    page.reload()  # the SDK resumes the same session: same username and identifier
-    pass_prechecks(page)
+    page.reload()  # the SDK resumes the same session (no preliminary steps again)
     expect(page.get_by_text("Question 1 of 7")).to_be_visible()
     expect(page.get_by_label("supervisor.start()")).to_be_checked()
     page.get_by_role("button", name="Question 5").click()
@@ -42,7 +41,7 @@ def test_take_exam_reload_midway_and_submit(page, stack):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(re.compile(r"/attempts/\d+/result$"))
-    expect(page.get_by_test_id("score")).to_have_text("4 / 11")
+    expect(page.get_by_test_id("score")).to_have_text("4 / 10")
 
     with stack.db():
         attempt = db.session.scalar(select(Attempt))
@@ -50,3 +49,107 @@ def test_take_exam_reload_midway_and_submit(page, stack):
     sessions = stack.console("GET", "/sessions").json()
     session = next(s for s in sessions if s["identifier"] == attempt.identifier)
     assert session["status"] == "stopped"  # the page called stop() after submitting
+
+
+def current_attempt(stack) -> Attempt:
+    with stack.db():
+        return db.session.scalar(select(Attempt))
+
+
+def test_proctor_stop_locks_the_page_and_the_server(page, stack):
+    open_exam(page, stack)
+    pass_prechecks(page)
+    page.get_by_label("supervisor.start()").check()
+    expect(page.locator("#save-status")).to_have_text("All answers saved")
+    attempt = current_attempt(stack)
+
+    assert stack.console("POST", f"/sessions/{attempt.identifier}/stop").status_code == 200
+    panel = page.get_by_role("alertdialog", name="Proctoring session ended")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("A proctor (proctor) ended your proctoring session.")
+    expect(page.get_by_role("button", name="Submit")).to_be_disabled()
+    expect(page.locator("#question input").first).to_be_disabled()
+
+    for _ in range(50):  # the page reports the stop; the server closes the attempt
+        if current_attempt(stack).state == "terminated":
+            break
+        page.wait_for_timeout(100)
+    attempt = current_attempt(stack)
+    assert attempt.state == "terminated" and "proctor" in attempt.close_reason
+    status = page.evaluate("""async (id) => {
+        const csrf = document.querySelector('meta[name=csrf-token]').content;
+        const r = await fetch(`/api/attempts/${id}/answers/1`, {method: 'PUT',
+            headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
+            body: JSON.stringify({value: 0})});
+        return r.status; }""", attempt.id)
+    assert status == 409
+
+    page.reload()  # still locked after a reload, and the saved answer is kept
+    expect(page.get_by_role("alertdialog", name="Proctoring session ended")).to_be_visible()
+    with stack.db():
+        assert db.session.get(Attempt, attempt.id).answers[0].value == 1
+
+
+def test_init_rejected_shows_the_error_and_no_questions(page, make_stack):
+    stack = make_stack(sandbox={"SANDBOX_JWT_SECRET": "a-different-secret-than-the-portals-0123"})
+    open_exam(page, stack)
+    error = page.locator("#proctoring-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("401")
+    expect(error).to_contain_text("signature")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.get_by_role("link", name="Open the test through the proctoring service instead")).to_be_visible()
+    expect(page.locator("#test")).to_be_hidden()
+    assert current_attempt(stack).state == "created"
+
+
+def test_start_error_is_named(page, make_stack):
+    stack = make_stack(sandbox={"SANDBOX_START_ERROR": "NoVideo"})
+    open_exam(page, stack)
+    pass_prechecks(page)
+    expect(page.locator("#proctoring-error-message")).to_contain_text("NoVideo")
+    expect(page.locator("#test")).to_be_hidden()
+
+
+def test_unreachable_script_shows_message_retry_and_fallback(page, stack):
+    stack.portal_app.config["PROCTOR_URL"] = "http://127.0.0.1:9"  # nothing listens there
+    open_exam(page, stack)
+    expect(page.locator("#proctoring-error-message")).to_contain_text("SdkUnavailable")
+    expect(page.locator("#test")).to_be_hidden()
+    link = page.get_by_role("link", name="Open the test through the proctoring service instead")
+    assert link.get_attribute("href").endswith("/token-link")
+    # The proctoring server is back: Retry loads the script and starts the test.
+    stack.portal_app.config["PROCTOR_URL"] = stack.sandbox_url
+    page.reload()
+    pass_prechecks(page)
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
+
+
+def test_metrics_indicator_and_evaluator_panel(page, stack):
+    log_in(page, stack)
+    page.goto(stack.url("/exams/1"))
+    page.get_by_role("button", name="Start exam").click()
+    page.goto(page.url + "?debug=1")
+    pass_prechecks(page)
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
+    indicator = page.locator("#metrics-indicator")
+    expect(indicator).to_have_text(re.compile(r"Proctoring score \d+ / threshold 50"))
+    page.get_by_role("button", name="Face not visible").click()
+    expect(indicator).to_contain_text("face invisible or not looking at the camera")
+    expect(indicator).to_have_class(re.compile("violated"))
+
+    panel = page.locator("#evaluator-panel")
+    panel.locator("summary").click()
+    expect(page.locator("#token-payload")).to_contain_text('"role": "student"')
+    log = page.locator("#sdk-log")
+    for entry in ("call init()", "resolved init()", "resolved start()", "event metrics"):
+        expect(log).to_contain_text(entry)
+    with stack.db():
+        from portal.proctoring.models import MetricSample
+        for _ in range(60):
+            violated = db.session.scalars(select(MetricSample).where(MetricSample.violated)).all()
+            if violated:
+                break
+            page.wait_for_timeout(250)
+            db.session.expire_all()
+        assert violated and violated[0].peak == "c2"
