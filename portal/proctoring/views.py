@@ -51,6 +51,26 @@ def framed_attempt(attempt_id: int):
                            framed=True, page_config=supervisor.page_config(attempt, framed=True))
 
 
+@bp.get("/attempts/<int:attempt_id>/auto")
+@student_required
+@domain_errors
+def auto_init_attempt(attempt_id: int):
+    """The test page with the SDK's data-attribute auto-start (`data-supervisor="start"`).
+
+    The one place a token is put into HTML rather than fetched by POST: the page goes
+    only to the attempt's owner, while it is open, and is never cached."""
+    attempt = exams.get_own_attempt(current_user, attempt_id)
+    expired = exams.expire_if_due(attempt)
+    if not attempt.is_open:
+        raise exams.AttemptConflict(exams.closed_message(attempt), keep_changes=expired)
+    config = supervisor.page_config(attempt, framed=False)
+    config["autoInit"] = True
+    auto_init = {"token": supervisor.student_token(attempt),
+                 "referrer": supervisor.public_url("exams.attempt_page", attempt_id=attempt.id)}
+    return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
+                           framed=False, page_config=config, auto_init=auto_init)
+
+
 @bp.post("/api/attempts/<int:attempt_id>/stopped")
 @student_required
 @domain_errors

@@ -153,3 +153,15 @@ def test_metrics_indicator_and_evaluator_panel(page, stack):
             page.wait_for_timeout(250)
             db.session.expire_all()
         assert violated and violated[0].peak == "c2"
+
+
+def test_data_attribute_auto_start_variant(page, stack):
+    log_in(page, stack)
+    page.goto(stack.url("/exams/1"))
+    page.get_by_role("button", name="Start exam").click()
+    page.goto(page.url + "/auto")
+    script = page.locator("script[data-supervisor]")
+    assert script.get_attribute("data-supervisor") == "start"
+    pass_prechecks(page)
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
+    assert current_attempt(stack).state == "in_progress"

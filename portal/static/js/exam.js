@@ -143,6 +143,23 @@
     });
   }
 
+  // Data-attribute variant: the SDK created window.supervisor and runs init() + start()
+  // itself; the page only listens and starts the test after the `start` event.
+  function autoStarted() {
+    supervisor = window.supervisor;
+    setStatus("Follow the proctoring steps shown on the screen…");
+    supervisor.on("stop", onProctoringStop);
+    supervisor.on(["metrics"], onMetrics);
+    supervisor.on("fail", function (error) {
+      log("event", "fail", error);
+      showStartError(error);
+    });
+    supervisor.on("start", function (session) {
+      log("event", "start", session);
+      api("POST", cfg.urls.started).then(loadQuestions).catch(showStartError);
+    });
+  }
+
   function onProctoringStop(session) {
     log("event", "stop", session);
     if (submitted || locked) return;
@@ -378,7 +395,9 @@
   $("prev-button").addEventListener("click", function () { show(current - 1); });
   $("next-button").addEventListener("click", function () { show(current + 1); });
   $("submit-button").addEventListener("click", submit);
-  $("retry-button").addEventListener("click", begin);
+  $("retry-button").addEventListener("click", cfg.autoInit ? function () {
+    window.location.reload();
+  } : begin);
   window.addEventListener("pagehide", flushMetrics);
 
   if (cfg.state === "terminated") {
@@ -389,6 +408,8 @@
     api("POST", cfg.urls.started).then(loadQuestions).catch(showStartError);
   } else if (cfg.sdkUrl && typeof window.Supervisor !== "function") {
     showStartError(sdkUnavailable());
+  } else if (cfg.autoInit) {
+    autoStarted();
   } else {
     begin();
   }
