@@ -1,10 +1,11 @@
 """`flask users ...`: create and import accounts."""
 import click
+from flask.cli import AppGroup
 
 from portal.auth import services
 from portal.extensions import db
 
-users_cli = click.Group("users", help="Manage student and instructor accounts.")
+users_cli = AppGroup("users", help="Manage student and instructor accounts.")
 
 
 @users_cli.command("create")

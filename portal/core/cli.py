@@ -1,10 +1,11 @@
 """`flask demo ...`: demo data for a fresh database."""
 import click
+from flask.cli import AppGroup
 
 from portal.core.demo import DEMO_USERS, load_demo_data
 from portal.extensions import db
 
-demo_cli = click.Group("demo", help="Demo data.")
+demo_cli = AppGroup("demo", help="Demo data.")
 
 
 @demo_cli.command("load")

@@ -1,12 +1,13 @@
 """`flask exams ...`: import and list exams."""
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from portal.exams import importer
 from portal.exams.models import Exam
 from portal.extensions import db
 
-exams_cli = click.Group("exams", help="Manage exams.")
+exams_cli = AppGroup("exams", help="Manage exams.")
 
 
 @exams_cli.command("import")

@@ -5,11 +5,12 @@ import json
 import sys
 
 import click
+from flask.cli import AppGroup
 from flask import current_app
 
 from portal.proctoring import tokens
 
-proctor_cli = click.Group("proctor", help="Proctoring integration tools.")
+proctor_cli = AppGroup("proctor", help="Proctoring integration tools.")
 
 
 @proctor_cli.command("token")
@@ -27,6 +28,22 @@ def token():
     if "exp" not in payload:
         click.echo("warning: no 'exp' in the payload; the token never expires", err=True)
     click.echo(tokens.sign(payload, current_app.config["PROCTOR_JWT_SECRET"]))
+
+
+@proctor_cli.command("check")
+def check():
+    """Run the integration checklist against the configured proctoring server.
+
+    Exits 1 when any check fails; each line says how to fix it."""
+    from portal.proctoring.check import run_checks
+
+    results = run_checks(current_app)
+    for result in results:
+        click.echo(result.line())
+    failed = sum(r.status == "FAIL" for r in results)
+    click.echo(f"{len(results) - failed} of {len(results)} checks passed or warned; {failed} failed.")
+    if failed:
+        raise SystemExit(1)
 
 
 from portal.proctoring.outbox import cli as _outbox_cli  # noqa: E402,F401  (adds `proctor reconcile`)
