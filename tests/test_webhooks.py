@@ -454,10 +454,11 @@ def _failure(*args, **kwargs):
     raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
 
-def test_a_failed_commit_is_503_so_the_sender_retries(client, monkeypatch):
+def test_a_failed_commit_is_503_so_the_sender_retries(client, monkeypatch, caplog):
     monkeypatch.setattr(db.session, "commit", _failure)
     response = post(client, delivery())
     assert response.status_code == 503
+    assert "outcome=not-stored:OperationalError http=503" in caplog.text
     assert response.headers["Retry-After"] and "again" in response.json["error"]
     monkeypatch.undo()
     assert count(WebhookDelivery) == 0 and count(ProctoringResult) == 0

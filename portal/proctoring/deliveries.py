@@ -43,7 +43,8 @@ class Received:
         """The reasons in one line, for the delivery log."""
         if self.status == 200:
             return None
-        return "; ".join([self.message or ""] + [str(p) for p in self.problems]).strip("; ")
+        listed = "; ".join(str(p) for p in self.problems)
+        return f"{self.message} {listed}".strip() if self.message else listed
 
 
 def key_number(given: str | None, keys: list[str]) -> int | None:

@@ -81,7 +81,7 @@ class ResultUpdate:
         for name in ("score", "threshold", "duration"):
             values[name] = None if values[name] is None else float(values[name])
         values["averages"] = {k: float(v) for k, v in (self.averages or {}).items()}
-        return json.dumps(values, sort_keys=True, default=isoformat_exact, allow_nan=False)
+        return json.dumps(values, sort_keys=True, default=_isoformat_exact, allow_nan=False)
 
     def sort_key(self) -> tuple:
         """The ordering rule as one comparable value: higher wins."""
@@ -100,7 +100,7 @@ class RawDelivery:
     body: str
 
 
-def isoformat_exact(value: Any) -> str:
+def _isoformat_exact(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat(timespec="microseconds")
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")

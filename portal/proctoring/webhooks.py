@@ -42,7 +42,7 @@ def supervisor_webhook():
         db.session.commit()
     except SQLAlchemyError as error:
         db.session.rollback()
-        _log_line(update, received, f"not stored ({type(error).__name__})", 503, started)
+        _log_line(update, received, f"not-stored:{type(error).__name__}", 503, started)
         response = error_response(503, "The delivery could not be stored; send it again later.")
         response[0].headers["Retry-After"] = "30"
         return response
