@@ -20,7 +20,7 @@ from portal.exams import grading
 from portal.exams.models import (CLOSED_STATES, CREATED, EXPIRED, IN_PROGRESS, OPEN_STATES,
                                  SUBMITTED, TERMINATED, Answer, Attempt, Exam, Question)
 from portal.extensions import db
-from portal.proctoring import providers
+from portal.proctoring import providers, results
 
 
 class AttemptConflict(Exception):
@@ -107,6 +107,8 @@ def start_or_resume(user: User, exam: Exam, now: datetime | None = None) -> Atte
     except IntegrityError:
         attempt = db.session.scalar(select(Attempt).where(
             Attempt.exam_id == exam.id, Attempt.user_id == user.id))
+    else:
+        results.link_unmatched(attempt)  # a result may have arrived before its attempt
     return attempt
 
 
