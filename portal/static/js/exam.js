@@ -392,6 +392,7 @@
   }
 
   // ---- wiring ------------------------------------------------------------------------
+  $("question-form").addEventListener("submit", function (event) { event.preventDefault(); });
   $("prev-button").addEventListener("click", function () { show(current - 1); });
   $("next-button").addEventListener("click", function () { show(current + 1); });
   $("submit-button").addEventListener("click", submit);
