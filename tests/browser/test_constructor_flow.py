@@ -1,0 +1,82 @@
+"""A student takes the demo exam under Constructor Proctor (the sandbox's), in a real
+browser: Start exam form-POSTs the signed token into the vendor's page, which frames the
+portal's test; submitting queues the finish call, the outbox worker sends it, and the
+vendor sends the whole window back to the portal's result page."""
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.exams.models import Attempt
+from portal.extensions import db
+from portal.proctoring.models import ProctoringResult
+from portal.proctoring.outbox.models import OutboxJob
+from portal.proctoring.outbox.worker import Worker
+from tests.browser.conftest import log_in
+
+
+@pytest.fixture
+def constructor_stack(make_stack):
+    """The stack with Constructor as the default vendor and an outbox worker running."""
+    stack = make_stack(portal={"PROCTOR_VENDOR": "constructor", "OUTBOX_BACKOFF_BASE": 0.05})
+    worker = Worker(stack.portal_app, name="browser-test", poll_seconds=0.05, reconcile_seconds=0)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    yield stack
+    worker.stop()
+    thread.join(timeout=15)
+
+
+def current_attempt(stack) -> Attempt:
+    with stack.db():
+        attempt = db.session.scalar(select(Attempt))
+        db.session.expunge_all()
+        return attempt
+
+
+def test_start_form_posts_into_the_vendor_frame_and_finish_brings_the_student_back(page, constructor_stack):
+    stack = constructor_stack
+    log_in(page, stack)
+    page.get_by_role("link", name="Tutorial: proctoring").click()
+    page.get_by_role("button", name="Start exam").click()
+
+    # autopost.js sent the form: the browser is on the vendor's start page, framing ours.
+    page.wait_for_url(f"{stack.sandbox_url}/integration/simple/portal/start/")
+    frame = page.frame_locator("#test-frame")
+    expect(frame.get_by_text("Question 1 of 7")).to_be_visible()
+    attempt = current_attempt(stack)
+    assert attempt.state == "in_progress" and attempt.vendor == "constructor"
+    session = next(s for s in stack.console("GET", "/constructor/sessions").json()
+                   if s["sessionId"] == attempt.identifier)
+    assert session["state"] == "started" and session["examName"] == "Tutorial: proctoring"
+
+    frame.get_by_label("supervisor.start()").check()
+    expect(frame.locator("#save-status")).to_have_text("All answers saved")
+    page.once("dialog", lambda dialog: dialog.accept())
+    frame.get_by_role("button", name="Submit").click()
+    expect(frame.get_by_test_id("score")).to_have_text("2 / 10")
+
+    # The finish call (outbox) ends the vendor session; its page moves the top window.
+    page.wait_for_url(re.compile(re.escape(stack.portal_url) + r"/attempts/\d+/result$"), timeout=20_000)
+    expect(page.get_by_test_id("score")).to_have_text("2 / 10")
+    with stack.db():
+        job = db.session.scalar(select(OutboxJob))
+        assert (job.state, job.result_message, job.tries) == ("done", "finished", 1)
+        assert db.session.get(Attempt, attempt.id).state == "submitted"
+    calls = [c for c in stack.console("GET", "/constructor/calls").json() if c["kind"] == "finish"]
+    assert [c["outcome"] for c in calls] == ["finished"]
+
+    # And the vendor's review comes back to the portal's callback.
+    with stack.db():
+        for _ in range(100):
+            result = db.session.scalar(select(ProctoringResult))
+            if result is not None:
+                break
+            page.wait_for_timeout(100)
+            db.session.expire_all()
+        assert result is not None and result.attempt_id == attempt.id
+        assert result.status == "stopped" and result.vendor == "constructor"
