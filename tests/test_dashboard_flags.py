@@ -221,3 +221,16 @@ def test_flagged_filter_counts_match(app, exam, student, other_student):
     page = queries.results_page(TableFilters(), flags.FlagContext(utcnow(), 30))
     assert (page.total, page.flagged_total) == (2, 1)
     assert flagged_ids() == {bad.id}
+
+
+def test_flags_belong_to_their_own_attempt(app, exam, student, other_student):
+    """Samples, calls and thresholds of one attempt never flag another."""
+    clean = seed_attempt(exam, student, minutes_ago=5)
+    seed_result(clean, status="accepted", score=55)
+    flagged = seed_attempt(exam, other_student, minutes_ago=5, vendor="constructor")
+    assert flagged.id != flagged.exam_id  # else a join on the wrong column could pass
+    seed_result(flagged, status="accepted", score=55)
+    seed_samples(flagged, [(20, 60, True, "c2")])
+    seed_job(flagged)
+    assert flags_of(clean) == {}
+    assert set(flags_of(flagged)) == {"below_threshold", "violations", "finish_failed"}
