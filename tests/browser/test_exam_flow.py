@@ -165,3 +165,27 @@ def test_data_attribute_auto_start_variant(page, stack):
     pass_prechecks(page)
     expect(page.get_by_text("Question 1 of 7")).to_be_visible()
     assert current_attempt(stack).state == "in_progress"
+
+
+def test_token_link_fallback_runs_the_test_in_the_proctoring_frame(page, stack):
+    log_in(page, stack)
+    page.goto(stack.url("/exams/1"))
+    page.get_by_role("button", name="Start exam").click()
+    attempt_url = page.url
+    page.goto(attempt_url + "/token-link")
+    assert page.url.startswith(stack.sandbox_url + "/api/auth/jwt?token=")
+    pass_prechecks(page)
+    frame = page.frame_locator("#test-frame")
+    expect(frame.get_by_text("Question 1 of 7")).to_be_visible()
+    frame.get_by_label("supervisor.start()").check()
+    expect(frame.locator("#save-status")).to_have_text("All answers saved")
+    page.once("dialog", lambda dialog: dialog.accept())
+    frame.get_by_role("button", name="Submit").click()
+    expect(frame.get_by_test_id("score")).to_have_text("2 / 10")
+    page.get_by_role("button", name="Finish").click()
+    page.wait_for_url(re.compile(r"/attempts/\d+/result$"))  # referrer: the attempt's page
+    assert current_attempt(stack).state == "submitted"
+    # Reloading the framed page afterwards shows the submitted state, not the test.
+    page.goto(attempt_url + "/framed")
+    expect(page.get_by_test_id("score")).to_have_text("2 / 10")
+    expect(page.locator("#test")).to_be_hidden()

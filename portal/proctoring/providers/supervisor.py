@@ -87,6 +87,8 @@ def page_config(attempt: Attempt, framed: bool) -> dict[str, Any]:
         "attemptId": attempt.id,
         "state": attempt.state,
         "closeReason": attempt.close_reason,
+        "score": attempt.score,
+        "maxScore": attempt.max_score,
         "proctorUrl": config["PROCTOR_URL"],
         "provider": config["PROCTOR_PROVIDER"],
         # Inside the vendor's frame (token link) the vendor runs proctoring: no SDK here.

@@ -354,7 +354,15 @@
   function timeUp() {
     submitted = true; // the server expired the attempt; no lockout on the stop event
     lockout("Time is up. Your saved answers were graded.");
+    if (cfg.framed) return; // the vendor's frame: it ends the session and moves on
     endProctoring().then(function () { window.location.assign(cfg.urls.result); });
+  }
+
+  function showSubmitted(score, maxScore) {
+    $("proctoring").hidden = true;
+    $("test").hidden = true;
+    $("submitted-score").textContent = score + " / " + maxScore;
+    $("submitted").hidden = false;
   }
 
   // ---- submit ------------------------------------------------------------------------
@@ -367,6 +375,11 @@
       return api("POST", cfg.urls.submit);
     }).then(function (data) {
       submitted = true;
+      if (cfg.framed) {
+        // Inside the vendor's frame: the vendor ends the session and moves the window.
+        showSubmitted(data.score, data.max_score);
+        return;
+      }
       return endProctoring().then(function () { window.location.assign(data.result_url); });
     }).catch(function (error) {
       $("submit-button").disabled = false;
@@ -404,6 +417,8 @@
   if (cfg.state === "terminated") {
     $("proctoring").hidden = true;
     lockout(cfg.closeReason || "The proctoring session ended.");
+  } else if (cfg.framed && cfg.state !== "created" && cfg.state !== "in_progress") {
+    showSubmitted(cfg.score, cfg.maxScore);
   } else if (cfg.framed) {
     // Inside the proctoring server's frame: it runs the session; we only start the test.
     api("POST", cfg.urls.started).then(loadQuestions).catch(showStartError);
