@@ -196,6 +196,7 @@ def test_requeue_button_only_for_failed_finish_calls_when_the_endpoint_exists(
     assert ("Re-queue finish call" in page) == registered
     if registered:
         assert f'action="/dashboard/attempts/{attempt.id}/requeue-finish"' in page
+        assert f'name="next" value="{url}"' in page
     # Without the endpoint the page must still render (guarded, no BuildError).
     saved = app.view_functions.pop("constructor.requeue_finish", None)
     try:
@@ -270,3 +271,21 @@ def test_unmatched_results_and_their_deliveries(as_instructor, exam, student):
 def test_no_unmatched(as_instructor):
     page = as_instructor("/dashboard/unmatched")
     assert "No unmatched deliveries." in page and "count-badge" not in page
+
+
+def test_requeue_button_posts_and_comes_back(app, client, auth, as_instructor, exam, student):
+    if "constructor.requeue_finish" not in app.view_functions:
+        pytest.skip("the Constructor re-queue endpoint is not registered")
+    attempt = seed_attempt(exam, student, vendor="constructor")
+    job = seed_job(attempt, last_error="HTTP 503")
+    url = f"/dashboard/attempts/{attempt.id}"
+    page = as_instructor(url)
+    form = re.search(r'<form method="post" action="([^"]+/requeue-finish)"[^>]*>\s*'
+                     r'<input type="hidden" name="csrf_token" value="([^"]+)">\s*'
+                     r'<input type="hidden" name="next" value="([^"]+)">', page)
+    response = client.post(form.group(1), data={"csrf_token": form.group(2),
+                                                 "next": form.group(3)})
+    assert response.status_code == 303 and response.location == url
+    db.session.refresh(job)
+    assert job.state == "pending"
+    assert "Re-queue finish call" not in as_instructor(url)

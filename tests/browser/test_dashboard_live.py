@@ -177,3 +177,10 @@ def test_dashboard_in_the_browser_and_screenshot(page, stack, tmp_path):
     expect(page.get_by_role("img", name="Metrics timeline:")).to_be_visible()
     expect(page.get_by_role("button", name="Open as proctor")).to_be_visible()
     assert problems == [], problems
+
+
+def test_poll_after_the_session_ends_goes_to_the_login_page(page, stack):
+    log_in_as_instructor(page, stack)
+    page.goto(stack.url("/dashboard?state=submitted"))
+    page.context.clear_cookies()
+    page.wait_for_url(stack.url("/login?next=/dashboard?state%3Dsubmitted"), timeout=20_000)
