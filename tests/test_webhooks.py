@@ -276,6 +276,17 @@ def test_body_over_1_mib_is_413_and_recorded_without_the_body(client):
     assert count(ProctoringResult) == 0
 
 
+def test_nul_characters_never_keep_a_delivery_out_of_the_log(client):
+    """PostgreSQL text cannot hold NUL: refused fields, the identifier of an invalid
+    delivery and unknown fields must still be storable (else 503 for ever)."""
+    assert post(client, {"identifier": "a\x00b"}).status_code == 400
+    assert log_rows()[0].identifier == "a\ufffdb"
+    assert post(client, delivery(note="x\x00y", **{"odd\x00name": 1})).status_code == 200
+    assert result_for("session1").details == {"note": "x\x00y", "odd\x00name": 1}
+    response = post(client, b'{"identifier": "raw\x00nul"}')
+    assert response.status_code == 400 and "\x00" not in log_rows()[-1].body
+
+
 def test_unknown_fields_are_kept(client):
     body = delivery(weights={"c1": 4}, newField=[1, "two"], violated=True)
     assert post(client, body).status_code == 200
@@ -454,11 +465,20 @@ def _failure(*args, **kwargs):
     raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
 
-def test_a_failed_commit_is_503_so_the_sender_retries(client, monkeypatch, caplog):
+@pytest.fixture
+def webhook_log(caplog, monkeypatch):
+    """caplog for the webhook logger, re-enabled in case an earlier test ran Alembic's
+    fileConfig (which disables every logger that exists by then)."""
+    monkeypatch.setattr(logging.getLogger("portal.proctoring.webhooks"), "disabled", False)
+    caplog.set_level(logging.INFO, logger="portal.proctoring.webhooks")
+    return caplog
+
+
+def test_a_failed_commit_is_503_so_the_sender_retries(client, monkeypatch, webhook_log):
     monkeypatch.setattr(db.session, "commit", _failure)
     response = post(client, delivery())
     assert response.status_code == 503
-    assert "outcome=not-stored:OperationalError http=503" in caplog.text
+    assert "outcome=not-stored:OperationalError http=503" in webhook_log.text
     assert response.headers["Retry-After"] and "again" in response.json["error"]
     monkeypatch.undo()
     assert count(WebhookDelivery) == 0 and count(ProctoringResult) == 0
@@ -478,8 +498,8 @@ def test_a_failure_midway_stores_neither_the_record_nor_the_effect(client, stude
 
 # ---- logs ----------------------------------------------------------------------------
 
-def test_one_log_line_per_delivery_and_never_the_key(client, caplog):
-    caplog.set_level(logging.INFO)
+def test_one_log_line_per_delivery_and_never_the_key(client, webhook_log):
+    caplog = webhook_log
     post(client, delivery(status="stopped"))
     post(client, delivery(score=500))
     post(client, delivery(), key="a-wrong-key-for-the-log")

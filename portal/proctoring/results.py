@@ -249,7 +249,8 @@ def _log(raw: RawDelivery, identifier: str | None, status: str | None, outcome: 
          detail: str) -> None:
     db.session.add(WebhookDelivery(
         received_at=utcnow(), vendor=raw.vendor,
-        identifier=identifier[:128] if identifier else None,
+        # from an invalid body it may hold NUL, which PostgreSQL text cannot store
+        identifier=identifier.replace("\x00", "\ufffd")[:128] if identifier else None,
         status=status if status in RANKS else None,
         content_type=raw.content_type[:200] if raw.content_type else None,
         headers=raw.headers, body=raw.body, outcome=outcome, detail=detail))
