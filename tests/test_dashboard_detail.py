@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from portal.db_types import utcnow
-from portal.exams.models import Attempt
 from portal.extensions import db
 from tests.conftest import BASE_CONFIG, add_exam, add_user, start_attempt
 from tests.test_dashboard_seed import (ZERO_AVERAGES, login_instructor, seed_attempt,

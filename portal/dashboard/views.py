@@ -13,7 +13,7 @@ from flask import (Blueprint, Response, abort, current_app, make_response, rende
 from flask_login import current_user
 from markupsafe import Markup
 
-from portal.dashboard import charts, export, links, present, queries
+from portal.dashboard import charts, export, links, present, queries, summaries
 from portal.dashboard.filters import (PER_PAGE_CHOICES, STATE_CHOICES, STATUS_CHOICES,
                                       TableFilters)
 from portal.db_types import utcnow
@@ -82,7 +82,7 @@ def index():
         "dashboard/index.html", filters=filters, table=Markup(_wrap(inner, digest, filters)),
         exam_choices=queries.exam_choices(), status_choices=STATUS_CHOICES,
         state_choices=STATE_CHOICES, per_page_choices=PER_PAGE_CHOICES,
-        unmatched_count=queries.unmatched_count(), active="results")
+        unmatched_count=summaries.unmatched_count(), active="results")
 
 
 @bp.get("/rows")
@@ -114,24 +114,24 @@ def attempt(attempt_id: int):
     detail = queries.attempt_detail(attempt_id) or abort(404)
     return render_template("dashboard/attempt.html", detail=detail, row=detail.row,
                            requeue_available=links.requeue_available(),
-                           unmatched_count=queries.unmatched_count(), active="results")
+                           unmatched_count=summaries.unmatched_count(), active="results")
 
 
 @bp.get("/exams")
 def exam_list():
-    return render_template("dashboard/exams.html", lines=queries.exams_overview(),
-                           unmatched_count=queries.unmatched_count(), active="exams")
+    return render_template("dashboard/exams.html", lines=summaries.exams_overview(),
+                           unmatched_count=summaries.unmatched_count(), active="exams")
 
 
 @bp.get("/exams/<int:exam_id>")
 def exam_summary(exam_id: int):
-    summary = queries.exam_summary(exam_id) or abort(404)
+    summary = summaries.exam_summary(exam_id) or abort(404)
     return render_template("dashboard/exam.html", summary=summary, filters=TableFilters(),
-                           unmatched_count=queries.unmatched_count(), active="exams")
+                           unmatched_count=summaries.unmatched_count(), active="exams")
 
 
 @bp.get("/unmatched")
 def unmatched():
-    data = queries.unmatched()
+    data = summaries.unmatched()
     return render_template("dashboard/unmatched.html", data=data,
                            unmatched_count=data.total, active="unmatched")
