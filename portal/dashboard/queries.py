@@ -1,7 +1,9 @@
-"""The results table and the attempt page: the dashboard's reads. Every page costs a fixed number of queries whatever its number
-of rows (the results table is polled every few seconds): attempts are joined to their
-user, exam and result in one statement, with the flag rules as columns, and the per-row
-extras (metrics timeline, failed calls) come in one grouped query each for the page.
+"""The results table and the attempt page: the dashboard's reads.
+
+Every page costs a fixed number of queries whatever its number of rows (the results
+table is polled every few seconds): attempts are joined to their user, exam and result
+in one statement, with the flag rules as columns, and the per-row extras (metrics
+timeline, failed calls) come in one grouped query each for the page.
 """
 from __future__ import annotations
 
