@@ -299,3 +299,15 @@ def test_queries_do_not_grow_with_rows(client, page, exam):
     assert len(row_ids(html)) == 14
     assert len(many) == len(few), "\n".join(many)
     assert len(many) <= 8
+
+
+def test_a_running_session_shows_its_live_metrics(page, exam, student):
+    """Before any result: the page's latest metrics score and how many events violated."""
+    attempt = seed_attempt(exam, student, state="in_progress", minutes_ago=2)
+    seed_samples(attempt, [(95, 50, False, None), (40, 50, True, "c2"), (85, 50, False, None)])
+    html = page("/dashboard")
+    row = html[html.index(f'data-attempt-id="{attempt.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert re.search(r'<span class="live-score"[^>]*>85 <small>live</small></span> '
+                     r'<span class="muted">/ 50</span>', row)
+    assert '3 events, <span class="violated-count">1 violated</span>' in row

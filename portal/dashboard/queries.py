@@ -39,6 +39,7 @@ class ResultRow:
     flags: list[flags.Flag]
     timeline: flags.TimelineSummary | None
     failed_jobs: list[OutboxJob]
+    live_score: float | None = None  # the page's latest metrics score (before a result)
 
     @property
     def flagged(self) -> bool:
@@ -125,12 +126,22 @@ def _sort_column(key: str):
     }[key]
 
 
+def _latest_sample_score():
+    """The score of the page's latest metrics event: what the table shows while a
+    session runs and no result has arrived yet."""
+    return (select(MetricSample.score)
+            .where(MetricSample.attempt_id == Attempt.id, MetricSample.score.is_not(None))
+            .order_by(MetricSample.recorded_at.desc(), MetricSample.id.desc())
+            .limit(1).correlate(Attempt).scalar_subquery())
+
+
 def _rows_statement(filters: TableFilters, ctx: flags.FlagContext) -> Select:
     column = _sort_column(filters.sort)
     ordering = column.asc() if filters.dir == "asc" else column.desc()
     tie_break = Attempt.id.asc() if filters.dir == "asc" else Attempt.id.desc()
     stmt = joined_attempts(select(Attempt, flags.effective_threshold().label("threshold"),
-                          *flags.flag_columns(ctx)))
+                                  _latest_sample_score().label("live_score"),
+                                  *flags.flag_columns(ctx)))
     stmt = stmt.options(contains_eager(Attempt.user), contains_eager(Attempt.exam),
                         contains_eager(Attempt.result))
     # Rows without a value sort last in either direction: "no score yet" is not 0.
@@ -181,7 +192,7 @@ def _build_rows(raw_rows, ctx: flags.FlagContext) -> list[ResultRow]:
                                 timelines.get(attempt.id), failed.get(attempt.id, []))
         rows.append(ResultRow(attempt, attempt.result, raw.threshold,
                               flags.describe(flags.raised(raw._mapping), facts, ctx),
-                              facts.timeline, facts.failed_jobs))
+                              facts.timeline, facts.failed_jobs, raw.live_score))
     return rows
 
 
