@@ -6,6 +6,7 @@ backoff. Tests import what they use from this module.
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -95,6 +96,17 @@ def live_app(app, sandbox):
     app.config.update(CONSTRUCTOR_URL=sandbox.url, OUTBOX_BACKOFF_BASE=BACKOFF_BASE,
                       OUTBOX_MAX_TRIES=5, OUTBOX_LEASE_SECONDS=10)
     return app
+
+
+@pytest.fixture
+def outbox_logs(caplog):
+    """caplog for the worker's log lines. Re-enables the loggers: alembic's
+    `fileConfig` (migrations/env.py, run by the migration tests in this process)
+    disables every logger that existed before it."""
+    for name in ("portal.outbox", "portal.outbox.reconcile"):
+        logging.getLogger(name).disabled = False
+    caplog.set_level(logging.INFO, logger="portal.outbox")
+    return caplog
 
 
 # ---- attempts -------------------------------------------------------------------------
@@ -189,7 +201,7 @@ def form_action_and_token(page: str) -> tuple[str, str]:
     return action, token
 
 
-__all__ = ["Sandbox", "sandbox", "live_app", "constructor_exam", "running_attempt",
+__all__ = ["Sandbox", "sandbox", "live_app", "outbox_logs", "constructor_exam", "running_attempt",
            "closed_attempt", "job_of", "run_until", "job_state_is", "iso", "gaps",
            "server_jwt", "form_action_and_token", "serve_sandbox_quietly", "SECRET",
            "BACKOFF_BASE", "utcnow"]

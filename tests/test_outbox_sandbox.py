@@ -2,7 +2,6 @@
 its fault injection: retries with backoff, connection failures, 4xx, every 200 message."""
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 
@@ -13,7 +12,8 @@ from portal.extensions import db
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.providers import constructor
 from tests.test_constructor_support import (BACKOFF_BASE, SECRET, closed_attempt, gaps,  # noqa: F401
-                                            job_of, job_state_is, live_app, run_until, sandbox)
+                                            job_of, job_state_is, live_app, outbox_logs,
+                                            run_until, sandbox)
 
 
 def deliver(app, attempt, timeout: float = 15.0) -> OutboxJob:
@@ -21,8 +21,7 @@ def deliver(app, attempt, timeout: float = 15.0) -> OutboxJob:
     return job_of(attempt)
 
 
-def test_503_twice_then_finished_three_tries_with_backoff(live_app, sandbox, caplog):
-    caplog.set_level(logging.INFO, logger="portal.outbox")
+def test_503_twice_then_finished_three_tries_with_backoff(live_app, sandbox, outbox_logs):
     attempt = closed_attempt(sandbox)
     sandbox.faults("503:2")
     job = deliver(live_app, attempt)
@@ -35,7 +34,7 @@ def test_503_twice_then_finished_three_tries_with_backoff(live_app, sandbox, cap
     assert 2 * BACKOFF_BASE <= second_wait < 1.0
     assert sandbox.session(attempt.identifier)["state"] == "finished"
     assert sandbox.session(attempt.identifier)["finishUrl"].endswith(f"/attempts/{attempt.id}/result")
-    lines = [r.getMessage() for r in caplog.records if r.name == "portal.outbox"]
+    lines = [r.getMessage() for r in outbox_logs.records if r.name == "portal.outbox"]
     retry_lines = [line for line in lines if "HTTP 503" in line]
     assert len(retry_lines) == 2
     assert f"outbox job {job.id}" in retry_lines[0] and attempt.identifier in retry_lines[0]
@@ -93,14 +92,14 @@ def test_connection_refused_for_a_while_then_delivered(live_app, sandbox):
     assert [c["outcome"] for c in sandbox.calls(attempt.identifier)] == ["finished"]
 
 
-def test_a_4xx_fails_at_once_with_the_error(live_app, sandbox, caplog):
+def test_a_4xx_fails_at_once_with_the_error(live_app, sandbox, outbox_logs):
     attempt = closed_attempt()  # never started at the vendor: 404
     job = deliver(live_app, attempt)
     assert (job.state, job.tries) == ("failed", 1)
     assert job.last_error.startswith("HTTP 404") and "session not found" in job.last_error
     assert job.completed_at is not None
     assert any("FAILED (permanent error)" in r.getMessage() and attempt.identifier in r.getMessage()
-               for r in caplog.records)
+               for r in outbox_logs.records)
 
 
 def test_a_wrong_secret_is_a_401_and_fails_at_once(live_app, sandbox):

@@ -7,7 +7,6 @@
   transaction; the worker (portal/proctoring/outbox/) sends it with retries.
 - Server-to-server calls carry `Authorization: JWT <token>`, payload `{"exp": now + 30}`,
   made fresh for every request (`server_token`).
-
 - Review (vendor -> portal): `review_update` maps a result onto the vendor-neutral
   `ResultUpdate`; `status_update` does the same for a status call's answer.
 
@@ -20,12 +19,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from flask import abort, current_app, has_request_context, redirect, render_template, url_for
-
-from portal.db_types import isoformat_z, utcnow
-from portal.exams.models import Attempt
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints,
                       ValidationError)
 
+from portal.db_types import isoformat_z, utcnow
+from portal.exams.models import Attempt
 from portal.proctoring import providers, tokens
 from portal.proctoring.outbox import jobs
 from portal.proctoring.outbox.models import OutboxJob
@@ -42,7 +40,7 @@ CHECKS_ALLOWANCE = timedelta(minutes=60)
 
 
 class NotConfigured(RuntimeError):
-    """CONSTRUCTOR_JWT_SECRET (or another Constructor setting) is missing."""
+    """CONSTRUCTOR_JWT_SECRET is missing (it is not required outside Constructor use)."""
 
 
 # ---- settings and addresses ---------------------------------------------------------
