@@ -43,12 +43,13 @@ def test_start_creates_one_attempt_and_resumes_it(logged_in, auth, exam):
 def test_concurrent_starts_end_with_one_attempt(app, student, exam):
     """Two requests racing past the existence check: the unique constraint decides."""
     errors = []
+    user_model, user_id, exam_model, exam_id = type(student), student.id, type(exam), exam.id
 
     def start():
         with app.app_context():
             try:
-                services.start_or_resume(db.session.get(type(student), student.id),
-                                         db.session.get(type(exam), exam.id))
+                services.start_or_resume(db.session.get(user_model, user_id),
+                                         db.session.get(exam_model, exam_id))
                 db.session.commit()
             except Exception as error:  # noqa: BLE001 (collected and asserted below)
                 errors.append(error)
