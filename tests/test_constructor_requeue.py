@@ -151,3 +151,19 @@ def test_outbox_work_once(runner, app):
     assert result.exit_code == 0, result.output
     assert "1 job(s) processed." in result.output
     assert job_of(attempt).result_message == "finished"
+
+
+def test_the_dashboard_button_requeues_and_comes_back(as_instructor):
+    import re
+
+    attempt = failed_attempt()
+    page = as_instructor.get(f"/dashboard/attempts/{attempt.id}").get_data(as_text=True)
+    form = re.search(r'<form method="post" action="([^"]*requeue-finish)".*?</form>', page, re.S)
+    assert form, "the attempt page shows a re-queue button for a failed finish call"
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(0)))
+    response = as_instructor.post(form.group(1), data=fields)
+    assert response.status_code == 303
+    assert response.location == f"/dashboard/attempts/{attempt.id}"
+    assert job_of(attempt).state == "pending"
+    page = as_instructor.get(response.location).get_data(as_text=True)
+    assert "queued again" in page and "Re-queue finish call" not in page

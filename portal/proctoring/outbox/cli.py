@@ -41,7 +41,10 @@ def work(once: bool, name: str | None, poll: float | None) -> None:
         return
 
     def stop(signum: int, frame: object) -> None:
-        click.echo(f"{signal.Signals(signum).name}: finishing the current job, then exiting.", err=True)
+        if worker.stopping.is_set():  # a second signal: do not wait for the call under way
+            raise SystemExit(1)
+        click.echo(f"{signal.Signals(signum).name}: finishing the current job, then exiting "
+                   "(send it again to quit at once; the job is retried after its lease).", err=True)
         worker.stop()
 
     signal.signal(signal.SIGTERM, stop)
