@@ -215,3 +215,17 @@ def test_nothing_is_recorded_for_unauthenticated_posts(client):
     for _ in range(3):
         post(client, review("X1"), token="")
     assert db.session.scalar(select(func.count(WebhookDelivery.id))) == 0
+
+
+def test_while_running_the_latest_warning_orders_the_reviews(client):
+    attempt = running_attempt()
+
+    def running(score, warning_end):
+        return review(attempt.identifier, sessionEnd=None, score=score, warnings=[
+            {"type": "noise", "start": "2026-03-01T10:00:00.000Z", "end": warning_end}])
+
+    assert post(client, running(70, "2026-03-01T10:20:00.000Z")).get_json()["outcome"] == "applied"
+    assert post(client, running(85, "2026-03-01T10:10:00.000Z")).get_json()["outcome"] == "stale"
+    result = result_of(attempt.identifier)
+    assert (result.status, result.score) == ("started", 70)
+    assert result.signed_at.isoformat() == "2026-03-01T10:20:00+00:00"
