@@ -69,6 +69,17 @@ def get_own_attempt(user: User, attempt_id: int) -> Attempt:
     return attempt
 
 
+def get_open_attempt(user: User, attempt_id: int, now: datetime | None = None) -> Attempt:
+    """The user's attempt while it is open (expired first if its time is up).
+
+    Raises NotFound (not this user's) or AttemptConflict (closed)."""
+    attempt = get_own_attempt(user, attempt_id)
+    expired = expire_if_due(attempt, now)
+    if not attempt.is_open:
+        raise AttemptConflict(closed_message(attempt), keep_changes=expired)
+    return attempt
+
+
 def vendor_for(exam: Exam) -> str:
     return exam.vendor or current_app.config["PROCTOR_VENDOR"]
 

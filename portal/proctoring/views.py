@@ -22,10 +22,7 @@ bp = Blueprint("proctoring", __name__)
 @domain_errors
 def token(attempt_id: int):
     """A fresh Supervisor token for the owner of an open attempt (CSRF-protected POST)."""
-    attempt = exams.get_own_attempt(current_user, attempt_id)
-    expired = exams.expire_if_due(attempt)
-    if not attempt.is_open:
-        raise exams.AttemptConflict(exams.closed_message(attempt), keep_changes=expired)
+    attempt = exams.get_open_attempt(current_user, attempt_id)
     return jsonify(token=supervisor.student_token(attempt))
 
 
@@ -34,9 +31,7 @@ def token(attempt_id: int):
 @domain_errors
 def token_link(attempt_id: int):
     """Fallback without the SDK on our page: the proctoring server frames the test."""
-    attempt = exams.get_own_attempt(current_user, attempt_id)
-    if not attempt.is_open:
-        raise exams.AttemptConflict(exams.closed_message(attempt))
+    attempt = exams.get_open_attempt(current_user, attempt_id)
     return redirect(supervisor.auth_link(supervisor.student_token(attempt)))
 
 
@@ -59,10 +54,7 @@ def auto_init_attempt(attempt_id: int):
 
     The one place a token is put into HTML rather than fetched by POST: the page goes
     only to the attempt's owner, while it is open, and is never cached."""
-    attempt = exams.get_own_attempt(current_user, attempt_id)
-    expired = exams.expire_if_due(attempt)
-    if not attempt.is_open:
-        raise exams.AttemptConflict(exams.closed_message(attempt), keep_changes=expired)
+    attempt = exams.get_open_attempt(current_user, attempt_id)
     config = supervisor.page_config(attempt, framed=False)
     config["autoInit"] = True
     auto_init = {"token": supervisor.student_token(attempt),
