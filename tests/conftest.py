@@ -20,6 +20,10 @@ from portal.exams.importer import build_exam
 from portal.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 
 BASE_CONFIG: dict[str, Any] = {
@@ -36,6 +40,20 @@ BASE_CONFIG: dict[str, Any] = {
 }
 
 _pg_schema_ready = False
+
+
+# ---- Playwright (pytest-playwright): Debian's Chromium, one browser per test run -------
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    """Tests use absolute URLs (each test serves its apps on their own ports)."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
 _apps_to_dispose: list = []
 
 

@@ -16,14 +16,10 @@ import requests
 
 from portal.core.demo import load_demo_data
 from portal.extensions import db
-from tests.conftest import make_app
+from tests.conftest import CHROMIUM, make_app
 from tests.live import serve
 from tests.sandbox.live import serve_sandbox
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 CONSOLE_AUTH = ("proctor", "sandbox")
 
 
@@ -40,17 +36,6 @@ def _require_browser():
     if os.environ.get("REQUIRE_BROWSER") == "1":
         pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
     pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def base_url() -> None:
-    """Tests use absolute URLs (each test serves the portal on its own port)."""
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
 @dataclass

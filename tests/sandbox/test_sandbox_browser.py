@@ -20,8 +20,6 @@ from tests.sandbox.helpers import CONSOLE, JWT_SECRET, make_token
 from tests.sandbox.live import serve_sandbox
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _chromium_or_skip() -> str:
@@ -65,18 +63,15 @@ def host(sandbox):
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        yield browser
-        browser.close()
+@pytest.fixture(autouse=True)
+def _require_chromium():
+    _chromium_or_skip()
 
 
 @pytest.fixture
 def page(browser):
+    """A fresh context per test, from pytest-playwright's session browser (one
+    Playwright per test run: tests/conftest.py sets the Chromium path and flags)."""
     context = browser.new_context()
     page = context.new_page()
     yield page
