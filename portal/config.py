@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_BACKOFF_BASE": 5.0,
     "OUTBOX_LEASE_SECONDS": 60,
     "OUTBOX_IN_PROCESS_WORKER": False,
+    "OUTBOX_POLL_SECONDS": 1.0,
+    "OUTBOX_RECONCILE_SECONDS": 300.0,
+    "OUTBOX_HTTP_TIMEOUT": None,  # None: fitted to the lease (outbox/http.py)
     "VERDICT_GRACE_MINUTES": 30,
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
@@ -52,7 +55,8 @@ DEFAULTS: dict[str, Any] = {
 
 INT_SETTINGS = {"PROCTOR_TOKEN_TTL", "OUTBOX_MAX_TRIES", "OUTBOX_LEASE_SECONDS",
                 "VERDICT_GRACE_MINUTES", "MAX_CONTENT_LENGTH"}
-FLOAT_SETTINGS = {"OUTBOX_BACKOFF_BASE"}
+FLOAT_SETTINGS = {"OUTBOX_BACKOFF_BASE", "OUTBOX_POLL_SECONDS", "OUTBOX_RECONCILE_SECONDS",
+                  "OUTBOX_HTTP_TIMEOUT"}
 BOOL_SETTINGS = {"PROCTOR_DEBUG_PANEL", "OUTBOX_IN_PROCESS_WORKER", "SESSION_COOKIE_SECURE"}
 ENV_NAMES = set(DEFAULTS) | set(REQUIRED_SECRETS) | {"CONSTRUCTOR_JWT_SECRET"}
 
@@ -102,6 +106,9 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     settings["PROCTOR_WEBHOOK_KEYS"] = list(keys)
     if settings["PROCTOR_VENDOR"] not in ("supervisor", "constructor"):
         raise ConfigError("PROCTOR_VENDOR must be 'supervisor' or 'constructor'")
+    if settings["PROCTOR_VENDOR"] == "constructor" and not settings.get("CONSTRUCTOR_JWT_SECRET"):
+        raise ConfigError("CONSTRUCTOR_JWT_SECRET not set, and PROCTOR_VENDOR=constructor needs it. "
+                          "Set it in the environment or instance/config.py.")
     for name in ("PROCTOR_URL", "CONSTRUCTOR_URL", "PUBLIC_URL"):
         if settings.get(name):
             if not settings[name].startswith(("http://", "https://")):

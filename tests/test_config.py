@@ -57,3 +57,14 @@ def test_environment_overrides_and_types():
 def test_non_numeric_setting_is_named():
     with pytest.raises(ConfigError, match="PROCTOR_TOKEN_TTL"):
         from_environment({"PROCTOR_TOKEN_TTL": "ten minutes"})
+
+
+def test_constructor_as_default_vendor_needs_its_secret():
+    with pytest.raises(ConfigError, match="CONSTRUCTOR_JWT_SECRET not set"):
+        validate(settings(SECRET_KEY="s", PROCTOR_JWT_SECRET="j", PROCTOR_WEBHOOK_KEY="k",
+                          PROCTOR_VENDOR="constructor"))
+
+
+def test_outbox_timings_come_from_the_environment():
+    assert from_environment({"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_HTTP_TIMEOUT": "4"}) == {
+        "OUTBOX_POLL_SECONDS": 0.5, "OUTBOX_HTTP_TIMEOUT": 4.0}

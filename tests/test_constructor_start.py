@@ -199,3 +199,15 @@ def test_supervisor_attempts_enqueue_nothing(app, student):
     services.submit(attempt)
     db.session.commit()
     assert db.session.scalar(select(func.count(OutboxJob.id))) == 0
+
+
+def test_the_portal_attempt_page_sends_an_open_constructor_attempt_back_to_the_vendor(
+        logged_in, auth):
+    """The SDK page must never start a Supervisor session for a Constructor attempt."""
+    exam = constructor_exam()
+    start(logged_in, auth, exam)
+    attempt = db.session.scalar(select(Attempt))
+    page = logged_in.get(f"/attempts/{attempt.id}").get_data(as_text=True)
+    assert "supervisor.js" not in page
+    action, _ = form_action_and_token(page)
+    assert action == "http://constructor.test/integration/simple/portal/start/"

@@ -76,8 +76,10 @@ def attempt_page(attempt_id: int):
     attempt = services.get_own_attempt(current_user, attempt_id)
     services.expire_if_due(attempt)
     if attempt.state in CLOSED_STATES and attempt.state != TERMINATED:
-        db.session.commit()
         return redirect(url_for("exams.result", attempt_id=attempt.id))
+    provider = providers.for_vendor(attempt.vendor)
+    if attempt.is_open and not provider.hosts_test_page:
+        return provider.launch(attempt)  # the vendor frames the test and resumes its session
     return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
                            framed=False, page_config=supervisor.page_config(attempt, framed=False))
 

@@ -30,8 +30,6 @@ log = logging.getLogger("portal.outbox")
 HANDLERS: dict[str, Callable[[OutboxJob], Outcome]] = {
     "constructor_finish": constructor_finish.send,
 }
-DEFAULT_POLL_SECONDS = 1.0
-DEFAULT_RECONCILE_SECONDS = 300.0
 ERROR_PAUSE_SECONDS = 5.0
 
 
@@ -64,9 +62,9 @@ class Worker:
         self.name = name or default_name()
         config = app.config
         self.poll_seconds = poll_seconds if poll_seconds is not None else float(
-            config.get("OUTBOX_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+            config["OUTBOX_POLL_SECONDS"])
         self.reconcile_seconds = reconcile_seconds if reconcile_seconds is not None else float(
-            config.get("OUTBOX_RECONCILE_SECONDS", DEFAULT_RECONCILE_SECONDS))
+            config["OUTBOX_RECONCILE_SECONDS"])
         self.stopping = threading.Event()
         self._next_reconcile = time.monotonic() + min(self.reconcile_seconds, 60.0)
 

@@ -141,6 +141,7 @@ def start_token(attempt: Attempt, now: datetime | None = None) -> str:
 
 class ConstructorProvider:
     name = VENDOR
+    hosts_test_page = False
 
     def launch(self, attempt: Attempt):
         """The auto-posting start form (static/js/autopost.js; a button without JS).

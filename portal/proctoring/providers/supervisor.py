@@ -112,6 +112,7 @@ def page_config(attempt: Attempt, framed: bool) -> dict[str, Any]:
 
 class SupervisorProvider:
     name = "supervisor"
+    hosts_test_page = True
 
     def launch(self, attempt: Attempt):
         return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
