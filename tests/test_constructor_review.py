@@ -229,3 +229,16 @@ def test_while_running_the_latest_warning_orders_the_reviews(client):
     result = result_of(attempt.identifier)
     assert (result.status, result.score) == ("started", 70)
     assert result.signed_at.isoformat() == "2026-03-01T10:20:00+00:00"
+
+
+def test_a_failed_commit_is_503_so_the_sender_retries(client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def fail():
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+    monkeypatch.setattr(db.session, "commit", fail)
+    response = post(client, review("S503"))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30" and "again" in response.json["error"]
+    monkeypatch.undo()
+    assert deliveries() == [] and result_of("S503") is None

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import jwt
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.auth.decorators import instructor_required
 from portal.exams.models import Attempt
@@ -21,6 +22,7 @@ from portal.extensions import csrf, db
 from portal.proctoring import deliveries, results, tokens
 from portal.proctoring.outbox.jobs import JobConflict
 from portal.proctoring.providers import constructor
+from portal.proctoring.webhooks import storage_failed_response
 
 bp = Blueprint("constructor", __name__)
 log = logging.getLogger(__name__)
@@ -52,6 +54,14 @@ def verify_request_token(header: str | None) -> dict:
         raise Unauthorized("The token must be signed with HS256.") from None
     except jwt.InvalidTokenError as error:
         raise Unauthorized(f"The token is not valid: {error}") from None
+
+
+@bp.errorhandler(SQLAlchemyError)
+def storage_failed(error: SQLAlchemyError):
+    """Nothing stored (the transaction is rolled back): 503, so the sender retries."""
+    db.session.rollback()
+    log.warning("constructor request not stored (%s): answered 503", type(error).__name__)
+    return storage_failed_response()
 
 
 @bp.post("/api/constructor/review")

@@ -43,15 +43,20 @@ def supervisor_webhook():
     except SQLAlchemyError as error:
         db.session.rollback()
         _log_line(update, received, f"not-stored:{type(error).__name__}", 503, started)
-        response = error_response(503, "The delivery could not be stored; send it again later.")
-        response[0].headers["Retry-After"] = "30"
-        return response
+        return storage_failed_response()
 
     _log_line(update, received, outcome, received.status, started)
     if update is None:
         return error_response(received.status, received.message, outcome=outcome,
                               problems=[p.as_dict() for p in received.problems])
     return jsonify(outcome=outcome, identifier=update.identifier, status=update.status)
+
+
+def storage_failed_response():
+    """503 with Retry-After: the sender keeps the delivery and sends it again."""
+    response, status = error_response(503, "The delivery could not be stored; send it again later.")
+    response.headers["Retry-After"] = "30"
+    return response, status
 
 
 def _log_line(update: results.ResultUpdate | None, received: deliveries.Received | None,
