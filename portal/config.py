@@ -5,7 +5,6 @@ app factory; nothing reads the environment at import time.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping
 
 MODES = ("production", "demo", "test")

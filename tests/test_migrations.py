@@ -1,5 +1,4 @@
 """The Alembic migrations build exactly the schema the models describe."""
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade

@@ -80,8 +80,7 @@ def attempt_page(attempt_id: int):
     provider = providers.for_vendor(attempt.vendor)
     if attempt.is_open and not provider.hosts_test_page:
         return provider.launch(attempt)  # the vendor frames the test and resumes its session
-    return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
-                           framed=False, page_config=supervisor.page_config(attempt, framed=False))
+    return supervisor.render_test_page(attempt, framed=False)
 
 
 @bp.get("/attempts/<int:attempt_id>/result")

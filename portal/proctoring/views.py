@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request
+from flask import Blueprint, abort, jsonify, redirect, request
 from flask_login import current_user
 
 from portal.auth.decorators import instructor_required, student_required
@@ -42,8 +42,7 @@ def framed_attempt(attempt_id: int):
     """The test page as the proctoring server frames it (token link, Constructor)."""
     attempt = exams.get_own_attempt(current_user, attempt_id)
     exams.expire_if_due(attempt)
-    return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
-                           framed=True, page_config=supervisor.page_config(attempt, framed=True))
+    return supervisor.render_test_page(attempt, framed=True)
 
 
 @bp.get("/attempts/<int:attempt_id>/auto")
@@ -55,12 +54,9 @@ def auto_init_attempt(attempt_id: int):
     The one place a token is put into HTML rather than fetched by POST: the page goes
     only to the attempt's owner, while it is open, and is never cached."""
     attempt = exams.get_open_attempt(current_user, attempt_id)
-    config = supervisor.page_config(attempt, framed=False)
-    config["autoInit"] = True
     auto_init = {"token": supervisor.student_token(attempt),
                  "referrer": supervisor.public_url("exams.attempt_page", attempt_id=attempt.id)}
-    return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
-                           framed=False, page_config=config, auto_init=auto_init)
+    return supervisor.render_test_page(attempt, framed=False, auto_init=auto_init)
 
 
 @bp.post("/api/attempts/<int:attempt_id>/stopped")

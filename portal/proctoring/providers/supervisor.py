@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 
 from portal.db_types import isoformat_z, utcnow
 from portal.exams.models import Attempt
@@ -108,6 +108,15 @@ def page_config(attempt: Attempt, framed: bool) -> dict[str, Any]:
             "result": url_for("exams.result", **ids),
         },
     }
+
+
+def render_test_page(attempt: Attempt, framed: bool, auto_init: dict[str, str] | None = None):
+    """The single-page test: with the SDK on it, inside the vendor's frame (`framed`), or
+    with the SDK's data-attribute auto-start (`auto_init`: token and referrer)."""
+    config = page_config(attempt, framed)
+    config["autoInit"] = auto_init is not None
+    return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
+                           framed=framed, page_config=config, auto_init=auto_init)
 
 
 class SupervisorProvider:
