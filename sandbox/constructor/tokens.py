@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import jwt
-
+from ..jwtcheck import TokenRejected, decode_hs256
 from ..timeutil import parse_iso
 
-LEEWAY_SECONDS = 5
 REQUIRED = ("userId", "accountId", "accountName", "examId", "examName", "duration",
             "schedule", "proctoring", "startDate", "endDate", "sessionId")
 PROCTORING = ("online", "offline", "auto")
@@ -27,26 +25,10 @@ class ConstructorTokenError(Exception):
 
 def decode(token: str, secret: str) -> dict[str, Any]:
     """Verify signature, algorithm and ``exp``; return the payload or raise ConstructorTokenError."""
-    if not token:
-        raise ConstructorTokenError("missing token")
     try:
-        payload = jwt.decode(token, secret, algorithms=["HS256"], leeway=LEEWAY_SECONDS,
-                             options={"require": ["exp"]})
-    except jwt.ExpiredSignatureError as exc:
-        raise ConstructorTokenError("token expired") from exc
-    except jwt.MissingRequiredClaimError as exc:
-        raise ConstructorTokenError(f"missing required field: {exc.claim}") from exc
-    except jwt.InvalidSignatureError as exc:
-        raise ConstructorTokenError("signature verification failed") from exc
-    except jwt.InvalidAlgorithmError as exc:
-        raise ConstructorTokenError("algorithm not allowed, HS256 only") from exc
-    except jwt.DecodeError as exc:
-        raise ConstructorTokenError(f"malformed token: {exc}") from exc
-    except jwt.InvalidTokenError as exc:
-        raise ConstructorTokenError(f"invalid token: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise ConstructorTokenError("token payload is not an object")
-    return payload
+        return decode_hs256(token, secret)
+    except TokenRejected as exc:
+        raise ConstructorTokenError(str(exc)) from exc
 
 
 def verify_start(token: str, secret: str) -> dict[str, Any]:
