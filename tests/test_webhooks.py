@@ -510,3 +510,13 @@ def test_one_log_line_per_delivery_and_never_the_key(client, webhook_log):
     assert "outcome=unauthenticated http=401" in lines[2]
     everything = caplog.text + " ".join(r.getMessage() for r in caplog.records)
     assert KEY not in everything and "a-wrong-key-for-the-log" not in everything
+
+
+@pytest.mark.parametrize("status,proctor,reason", [
+    ("stopped", "anna", "The proctoring server reports the session stopped by anna."),
+    ("stopped", None, "The proctoring server reports the session stopped."),
+    ("rejected", "anna", "The proctoring session ended and was rejected by anna."),
+])
+def test_close_reasons_name_the_proctor(status, proctor, reason):
+    from portal.proctoring.results import close_reason
+    assert close_reason(status, proctor) == reason

@@ -239,7 +239,7 @@ def close_reason(status: str, proctor: str | None) -> str:
     return {
         "skipped": "The proctoring server reports the session skipped (not started before "
                    "the deadline).",
-        "stopped": "The proctoring server reports the session stopped.",
+        "stopped": f"The proctoring server reports the session stopped{by}.",
         "accepted": f"The proctoring session ended and was accepted{by}.",
         "rejected": f"The proctoring session ended and was rejected{by}.",
     }[status]

@@ -84,6 +84,17 @@ def test_proctor_stop_locks_the_page_and_the_server(page, stack):
         return r.status; }""", attempt.id)
     assert status == 409
 
+    # The page's last metrics events were sent with the stop, for the instructor's timeline.
+    with stack.db():
+        from portal.proctoring.models import MetricSample
+        for _ in range(30):
+            db.session.expire_all()
+            stored = db.session.scalars(select(MetricSample)).all()
+            if stored:
+                break
+            page.wait_for_timeout(100)
+        assert stored
+
     page.reload()  # still locked after a reload, and the saved answer is kept
     expect(page.get_by_role("alertdialog", name="Proctoring session ended")).to_be_visible()
     with stack.db():

@@ -172,6 +172,7 @@
 
   function lockout(message) {
     locked = true;
+    flushMetrics();
     $("lockout-message").textContent = message;
     $("lockout").hidden = false;
     document.querySelectorAll("#test input, #test button, #test textarea").forEach(function (el) {
@@ -206,7 +207,8 @@
   }
 
   function flushMetrics() {
-    if (!metricsQueue.length || submitted || locked) return;
+    // Also after a stop or submit: the last events belong to the instructor's timeline.
+    if (!metricsQueue.length) return;
     var batch = metricsQueue.splice(0, metricsQueue.length);
     api("POST", cfg.urls.metrics, { samples: batch }).catch(function (error) {
       log("error", "metrics upload", error.message);
