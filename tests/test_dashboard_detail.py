@@ -11,21 +11,15 @@ import pytest
 from portal.db_types import utcnow
 from portal.extensions import db
 from tests.conftest import BASE_CONFIG, add_exam, add_user, start_attempt
-from tests.test_dashboard_seed import (ZERO_AVERAGES, login_instructor, seed_attempt,
-                                       seed_delivery, seed_job, seed_result, seed_samples)
+from tests.factories import (ZERO_AVERAGES, instructor_pages, login_instructor, seed_attempt,
+                             seed_delivery, seed_job, seed_result, seed_samples)
 
 KEY = BASE_CONFIG["PROCTOR_WEBHOOK_KEY"]
 
 
 @pytest.fixture
 def as_instructor(client, auth, instructor):
-    login_instructor(client, auth, instructor)
-
-    def get(url: str) -> str:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        return response.get_data(as_text=True)
-    return get
+    return instructor_pages(client, auth, instructor)
 
 
 def _section(page: str, heading_id: str) -> str:

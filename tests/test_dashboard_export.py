@@ -9,8 +9,8 @@ import pytest
 
 from portal.dashboard.export import COLUMNS, cell
 from tests.conftest import add_exam, add_user
-from tests.test_dashboard_seed import (ZERO_AVERAGES, login_instructor, seed_attempt,
-                                       seed_result, students)
+from tests.factories import (ZERO_AVERAGES, login_instructor, seed_attempt,
+                             seed_result, students)
 
 
 def read_csv(response) -> list[dict[str, str]]:

@@ -11,8 +11,8 @@ from portal.db_types import utcnow
 from portal.exams.models import Attempt
 from portal.extensions import db
 from tests.conftest import Auth, add_exam, add_user, make_app
-from tests.test_dashboard_seed import (login_instructor, seed_attempt, seed_job, seed_result,
-                                       seed_samples)
+from tests.factories import (login_instructor, seed_attempt, seed_job, seed_result,
+                             seed_samples)
 
 
 def flags_of(attempt: Attempt, ctx: flags.FlagContext | None = None) -> dict[str, str]:

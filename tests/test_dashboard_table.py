@@ -14,8 +14,8 @@ from portal.db_types import utcnow
 from portal.exams.models import Attempt
 from portal.extensions import db
 from tests.conftest import add_exam, add_user
-from tests.test_dashboard_seed import (ZERO_AVERAGES, login_instructor, seed_attempt,
-                                       seed_job, seed_result, seed_samples, students)
+from tests.factories import (ZERO_AVERAGES, instructor_pages, seed_attempt, seed_job,
+                             seed_result, seed_samples, students)
 
 
 def row_ids(html: str) -> list[int]:
@@ -25,13 +25,7 @@ def row_ids(html: str) -> list[int]:
 @pytest.fixture
 def page(client, auth, instructor):
     """GET a dashboard URL as the instructor; returns the HTML."""
-    login_instructor(client, auth, instructor)
-
-    def get(url: str) -> str:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        return response.get_data(as_text=True)
-    return get
+    return instructor_pages(client, auth, instructor)
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from portal.exams import services as exams
 from portal.exams.models import Exam
 from portal.extensions import db
 from tests.conftest import add_user
-from tests.test_dashboard_seed import (ZERO_AVERAGES, seed_attempt, seed_delivery, seed_job,
-                                       seed_result, seed_samples)
+from tests.factories import (ZERO_AVERAGES, seed_attempt, seed_delivery, seed_job,
+                             seed_result, seed_samples)
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 

@@ -1,4 +1,4 @@
-"""Factories for the dashboard tests (no tests here): attempts, proctoring results,
+"""Factories for the dashboard tests: attempts, proctoring results,
 metrics samples, deliveries and outbox jobs, written straight through the models, as
 the webhook and outbox code that normally writes them is developed separately."""
 from __future__ import annotations
@@ -101,3 +101,14 @@ def students(n: int, prefix: str = "s") -> list:
 def login_instructor(client, auth, instructor) -> None:
     response = auth.login(instructor.username)
     assert response.status_code == 302, "instructor login failed"
+
+
+def instructor_pages(client, auth, instructor):
+    """Log the instructor in; returns get(url) -> the page's HTML, asserting a 200."""
+    login_instructor(client, auth, instructor)
+
+    def get(url: str) -> str:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        return response.get_data(as_text=True)
+    return get
