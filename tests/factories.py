@@ -1,6 +1,6 @@
-"""Factories for the dashboard tests: attempts, proctoring results,
-metrics samples, deliveries and outbox jobs, written straight through the models, as
-the webhook and outbox code that normally writes them is developed separately."""
+"""Factories for the dashboard tests: attempts, proctoring results, metrics samples,
+deliveries and outbox jobs, written straight through the models so each test sets up
+exactly the state it shows (the webhook and outbox tests cover the code that writes them)."""
 from __future__ import annotations
 
 import json
