@@ -1,5 +1,10 @@
 """Security headers and the Content-Security-Policy, which allow-lists exactly the
-proctoring origins (scripts, connections and frames come from there)."""
+proctoring origins (scripts, connections and frames come from there).
+
+What the real Supervisor SDK needs beyond its own origin (contract §1.6): its socket.io
+websocket (`ws://` / `wss://` of the origin: an `http(s)://` source does not cover it) and
+its face-detection Web Worker, made from a `blob:` URL (`worker-src`; without it
+`script-src` applies and blocks the worker). Nothing wider."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -24,12 +29,20 @@ def proctoring_origins() -> list[str]:
     return sorted({o for o in origins if o})
 
 
+def websocket_origin(origin: str) -> str:
+    """`https://host` -> `wss://host`, `http://host` -> `ws://host` (the SDK's socket.io)."""
+    scheme, _, rest = origin.partition("://")
+    return ("wss" if scheme == "https" else "ws") + "://" + rest
+
+
 def frameable() -> bool:
     return request.endpoint in FRAMEABLE_ENDPOINTS
 
 
 def content_security_policy() -> str:
-    proctor = " ".join(proctoring_origins())
+    origins = proctoring_origins()
+    proctor = " ".join(origins)
+    sockets = " ".join(websocket_origin(o) for o in origins)
     ancestors = proctor if frameable() else "'none'"
     return "; ".join([
         "default-src 'self'",
@@ -38,7 +51,8 @@ def content_security_policy() -> str:
         f"style-src 'self' 'unsafe-inline' {proctor}",
         f"img-src 'self' data: blob: {proctor}",
         f"media-src 'self' blob: {proctor}",
-        f"connect-src 'self' {proctor}",
+        f"connect-src 'self' {proctor} {sockets}",
+        "worker-src 'self' blob:",
         f"frame-src {proctor}",
         f"form-action 'self' {proctor}",
         f"frame-ancestors {ancestors}",

@@ -23,7 +23,10 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+                 "--disable-sync",
+                 # The SDK opens the camera and microphone: fake devices, no prompt.
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 "--auto-select-desktop-capture-source=Entire"]
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 
 BASE_CONFIG: dict[str, Any] = {
@@ -53,6 +56,30 @@ def base_url() -> None:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def console_errors(request):
+    """The browser guard of a test that uses ``page``: ``console_errors.allow(regex)``
+    declares an error the test provokes; any other console error or CSP violation fails it."""
+    from tests.support.page_guard import PageGuard
+
+    guard = PageGuard()
+    if "page" in request.fixturenames:
+        guard.attach(request.getfixturevalue("context"))
+    return guard
+
+
+@pytest.fixture(autouse=True)
+def _browser_guard(request):
+    """Every browser test fails on CSP violations and unexpected console errors."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    guard = request.getfixturevalue("console_errors")
+    yield
+    problems = guard.problems()
+    assert not problems, "the browser reported:\n" + "\n".join(problems)
 
 _apps_to_dispose: list = []
 

@@ -48,12 +48,26 @@ def test_security_headers_and_csp_allow_list_the_proctoring_origin(client):
     response = client.get("/login")
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self' http://constructor.test http://proctor.test" in csp
-    assert "connect-src 'self' http://constructor.test http://proctor.test" in csp
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    # The SDK's socket.io websocket and its blob: face-detection worker (contract §1.6).
+    assert directives["connect-src"] == ("'self' http://constructor.test http://proctor.test"
+                                         " ws://constructor.test ws://proctor.test")
+    assert directives["worker-src"] == "'self' blob:"
     assert "frame-src http://constructor.test http://proctor.test" in csp
     assert "frame-ancestors 'none'" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+
+
+def test_csp_websocket_sources_follow_the_scheme(backend, tmp_path):
+    from tests.conftest import make_app
+    app = make_app(backend, tmp_path, PROCTOR_URL="https://proctor.example:8443/x",
+                   CONSTRUCTOR_URL="https://proctor.example:8443")
+    csp = app.test_client().get("/login").headers["Content-Security-Policy"]
+    connect = next(d for d in csp.split("; ") if d.startswith("connect-src"))
+    # An https:// source does not cover wss://; each origin appears once, path dropped.
+    assert connect == "connect-src 'self' https://proctor.example:8443 wss://proctor.example:8443"
 
 
 def test_login_sets_httponly_session_cookie(client, auth, student):

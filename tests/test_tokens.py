@@ -70,19 +70,31 @@ def test_student_payload_fields(app, student, client, auth):
     with app.test_request_context():
         payload = supervisor.student_payload(attempt)
     assert list(payload) == ["exp", "iat", "username", "nickname", "role", "identifier",
-                             "template", "subject", "api", "url", "referrer", "timeout",
+                             "template", "subject", "api", "referrer", "timeout",
                              "deadline", "tags", "group", "lang", "invites"]
     assert payload["username"] == student.public_id and payload["username"].isalnum()
     assert payload["nickname"] == "Ada Lovelace" and payload["role"] == "student"
     assert payload["identifier"] == attempt.identifier and payload["template"] == "exam1"
     assert payload["subject"] == "Sample exam"
     assert payload["api"] == "http://portal.test/api/proctoring/webhook"
-    assert payload["url"] == f"http://portal.test/attempts/{attempt_id}/framed"
+    assert "url" not in payload  # the SDK page's token: a url would frame over the page
     assert payload["referrer"] == f"http://portal.test/attempts/{attempt_id}"
     assert payload["deadline"] == "2030-06-01T12:00:00.000Z"
     assert (payload["timeout"], payload["tags"], payload["invites"]) == (5, ["final"], ["proctor1"])
     assert (payload["group"], payload["lang"]) == ("g1", "en")
     assert 590 <= payload["exp"] - time.time() <= 600
+
+
+def test_only_token_link_tokens_carry_the_framed_url(app, student, exam, client, auth):
+    auth.login()
+    attempt_id, headers = start_attempt(client, auth, exam)
+    page_token = client.post(f"/api/attempts/{attempt_id}/token", headers=headers).json["token"]
+    assert "url" not in tokens.decode(page_token, app.config["PROCTOR_JWT_SECRET"])
+    link = client.get(f"/attempts/{attempt_id}/token-link").headers["Location"]
+    link_token = link.split("token=")[1].split("&")[0]
+    claims = tokens.decode(link_token, app.config["PROCTOR_JWT_SECRET"])
+    assert claims["url"] == f"http://portal.test/attempts/{attempt_id}/framed"
+    assert claims["identifier"] == tokens.decode(page_token, app.config["PROCTOR_JWT_SECRET"])["identifier"]
 
 
 def test_minimal_payload_has_no_optional_fields(app, student, exam, client, auth):

@@ -32,7 +32,7 @@ def token(attempt_id: int):
 def token_link(attempt_id: int):
     """Fallback without the SDK on our page: the proctoring server frames the test."""
     attempt = exams.get_open_attempt(current_user, attempt_id)
-    return redirect(supervisor.auth_link(supervisor.student_token(attempt)))
+    return redirect(supervisor.auth_link(supervisor.student_token(attempt, token_link=True)))
 
 
 @bp.get("/attempts/<int:attempt_id>/framed")

@@ -179,7 +179,8 @@ def test_dashboard_in_the_browser_and_screenshot(page, stack, tmp_path):
     assert problems == [], problems
 
 
-def test_poll_after_the_session_ends_goes_to_the_login_page(page, stack):
+def test_poll_after_the_session_ends_goes_to_the_login_page(page, stack, console_errors):
+    console_errors.allow(r"status of 401 .*/dashboard/rows")  # the poll after the cookies went
     log_in_as_instructor(page, stack)
     page.goto(stack.url("/dashboard?state=submitted"))
     page.context.clear_cookies()

@@ -56,7 +56,8 @@ def current_attempt(stack) -> Attempt:
         return db.session.scalar(select(Attempt))
 
 
-def test_proctor_stop_locks_the_page_and_the_server(page, stack):
+def test_proctor_stop_locks_the_page_and_the_server(page, stack, console_errors):
+    console_errors.allow(r"status of 409 .*/api/attempts/\d+/answers/1")  # provoked below
     open_exam(page, stack)
     pass_prechecks(page)
     page.get_by_label("supervisor.start()").check()
@@ -101,7 +102,8 @@ def test_proctor_stop_locks_the_page_and_the_server(page, stack):
         assert db.session.get(Attempt, attempt.id).answers[0].value == 1
 
 
-def test_init_rejected_shows_the_error_and_no_questions(page, make_stack):
+def test_init_rejected_shows_the_error_and_no_questions(page, make_stack, console_errors):
+    console_errors.allow(r"status of 401 .*/api/auth/jwt")  # the sandbox refuses the token
     stack = make_stack(sandbox={"SANDBOX_JWT_SECRET": "a-different-secret-than-the-portals-0123"})
     open_exam(page, stack)
     error = page.locator("#proctoring-error")
@@ -122,7 +124,8 @@ def test_start_error_is_named(page, make_stack):
     expect(page.locator("#test")).to_be_hidden()
 
 
-def test_unreachable_script_shows_message_retry_and_fallback(page, stack):
+def test_unreachable_script_shows_message_retry_and_fallback(page, stack, console_errors):
+    console_errors.allow(r"ERR_UNSAFE_PORT .*127\.0\.0\.1:9/sdk/supervisor\.js")
     stack.portal_app.config["PROCTOR_URL"] = "http://127.0.0.1:9"  # nothing listens there
     open_exam(page, stack)
     expect(page.locator("#proctoring-error-message")).to_contain_text("SdkUnavailable")

@@ -21,9 +21,14 @@ def public_url(endpoint: str, **values: Any) -> str:
     return base + path if base else url_for(endpoint, _external=True, **values)
 
 
-def student_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, Any]:
+def student_payload(attempt: Attempt, now: datetime | None = None,
+                    token_link: bool = False) -> dict[str, Any]:
     """The fewest fields that do the job; the same username and identifier every time,
-    so a reload resumes the same proctoring session."""
+    so a reload resumes the same proctoring session.
+
+    `url` (the framed test page) only with `token_link`: the proctoring server frames
+    that URL, and a `url` in the room makes the SDK's `start()` cover our own page with
+    it in an IFRAME (contract §1.6), so the SDK page's tokens never carry one."""
     config = current_app.config
     exam, user = attempt.exam, attempt.user
     payload: dict[str, Any] = {
@@ -36,9 +41,10 @@ def student_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, 
         "template": exam.proctoring_template or config["PROCTOR_TEMPLATE"],
         "subject": exam.title,
         "api": public_url("webhooks.supervisor_webhook"),
-        "url": public_url("proctoring.framed_attempt", attempt_id=attempt.id),
-        "referrer": public_url("exams.attempt_page", attempt_id=attempt.id),
     }
+    if token_link:
+        payload["url"] = public_url("proctoring.framed_attempt", attempt_id=attempt.id)
+    payload["referrer"] = public_url("exams.attempt_page", attempt_id=attempt.id)
     if exam.inactivity_timeout_minutes:
         payload["timeout"] = exam.inactivity_timeout_minutes
     if exam.closes_at:
@@ -55,8 +61,10 @@ def student_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, 
     return payload
 
 
-def student_token(attempt: Attempt) -> str:
-    return tokens.sign(student_payload(attempt), current_app.config["PROCTOR_JWT_SECRET"])
+def student_token(attempt: Attempt, token_link: bool = False) -> str:
+    """The signed student token: for the SDK page, or (`token_link`) for a token link."""
+    payload = student_payload(attempt, token_link=token_link)
+    return tokens.sign(payload, current_app.config["PROCTOR_JWT_SECRET"])
 
 
 def auth_link(token: str, redirect_path: str | None = None) -> str:

@@ -143,21 +143,45 @@
     });
   }
 
-  // Data-attribute variant: the SDK created window.supervisor and runs init() + start()
-  // itself; the page only listens and starts the test after the `start` event.
+  // Data-attribute variant: an SDK build with auto-start creates window.supervisor and
+  // runs init() + start() itself, so here (only here) the page waits for the `start`
+  // event. Builds without auto-start (the vendor's 3.20.5, the sandbox's) create nothing:
+  // the page notices within AUTO_START_GRACE_MS and sends the student to the explicit page.
+  var AUTO_START_GRACE_MS = 4000;
+
   function autoStarted() {
-    supervisor = window.supervisor;
     setStatus("Follow the proctoring steps shown on the screen…");
+    var waited = 0;
+    (function waitForSdk() {
+      if (window.supervisor && typeof window.supervisor.on === "function") {
+        listenToAutoStart(window.supervisor);
+        return;
+      }
+      waited += 250;
+      if (waited >= AUTO_START_GRACE_MS) { autoStartMissing(); return; }
+      setTimeout(waitForSdk, 250);
+    })();
+  }
+
+  function listenToAutoStart(sdk) {
+    supervisor = sdk;
+    log("event", "auto-start", "window.supervisor found");
     supervisor.on("stop", onProctoringStop);
     supervisor.on(["metrics"], onMetrics);
-    supervisor.on("fail", function (error) {
-      log("event", "fail", error);
-      showStartError(error);
-    });
     supervisor.on("start", function (session) {
       log("event", "start", session);
       api("POST", cfg.urls.started).then(loadQuestions).catch(showStartError);
     });
+  }
+
+  function autoStartMissing() {
+    log("error", "auto-start", "window.supervisor not created within " + AUTO_START_GRACE_MS + " ms");
+    var error = new Error("This proctoring script does not start a session by itself " +
+                          "(its version has no data-attribute auto-start)");
+    error.name = "NoAutoStart";
+    showStartError(error);
+    $("retry-button").hidden = true;
+    $("explicit-page").hidden = false;
   }
 
   function onProctoringStop(session) {
@@ -192,8 +216,19 @@
     s1: "screen not shared", s2: "second display used"
   };
 
+  // The real SDK keeps emitting metrics without its socket, with n1 ("no network") at
+  // 100 (contract §1.6): that is how the page learns the proctoring connection dropped.
+  function showConnection(metrics) {
+    var lost = !!(metrics && Number(metrics.n1) >= 100);
+    var box = $("connection-status");
+    if (lost === !box.hidden) return;
+    box.hidden = !lost;
+    log("event", lost ? "connection lost" : "connection restored");
+  }
+
   function onMetrics(data) {
     log("event", "metrics", data);
+    showConnection(data && data.metrics);
     // Shown as received: servers differ in how they compute score and violated.
     var box = $("metrics-indicator");
     box.hidden = false;
