@@ -96,11 +96,3 @@ def make_stack(tmp_path) -> Callable[..., Stack]:
 @pytest.fixture
 def stack(make_stack) -> Stack:
     return make_stack()
-
-
-def log_in(page, stack: Stack, username: str = "student1", password: str = "student") -> None:
-    page.goto(stack.url("/login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(stack.url("/"))

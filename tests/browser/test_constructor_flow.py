@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.proctoring.models import ProctoringResult
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.outbox.worker import Worker
-from tests.browser.conftest import log_in
+from tests.support.browser import log_in
 
 
 @pytest.fixture

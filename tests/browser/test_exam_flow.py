@@ -8,17 +8,7 @@ from sqlalchemy import select
 
 from portal.exams.models import Attempt
 from portal.extensions import db
-from tests.browser.conftest import log_in
-
-
-def open_exam(page, stack):
-    log_in(page, stack)
-    page.get_by_role("link", name="Tutorial: proctoring").click()
-    page.get_by_role("button", name="Start exam").click()
-
-
-def pass_prechecks(page):
-    page.get_by_role("button", name="I agree").click()
+from tests.support.browser import current_attempt, log_in, open_exam, pass_prechecks
 
 
 def test_take_exam_reload_midway_and_submit(page, stack):
@@ -49,11 +39,6 @@ def test_take_exam_reload_midway_and_submit(page, stack):
     sessions = stack.console("GET", "/sessions").json()
     session = next(s for s in sessions if s["identifier"] == attempt.identifier)
     assert session["status"] == "stopped"  # the page called stop() after submitting
-
-
-def current_attempt(stack) -> Attempt:
-    with stack.db():
-        return db.session.scalar(select(Attempt))
 
 
 def test_proctor_stop_locks_the_page_and_the_server(page, stack, console_errors):
@@ -169,13 +154,22 @@ def test_metrics_indicator_and_evaluator_panel(page, stack):
         assert violated and violated[0].peak == "c2"
 
 
-def test_data_attribute_auto_start_variant(page, stack):
+def test_auto_start_page_says_when_the_script_starts_nothing(page, stack):
+    # The vendor's 3.20.5 build, like the sandbox's, has no data-attribute auto-start.
     log_in(page, stack)
     page.goto(stack.url("/exams/1"))
     page.get_by_role("button", name="Start exam").click()
-    page.goto(page.url + "/auto")
+    attempt_url = page.url
+    page.goto(attempt_url + "/auto")
     script = page.locator("script[data-supervisor]")
     assert script.get_attribute("data-supervisor") == "start"
+    error = page.locator("#proctoring-error")
+    expect(error).to_be_visible(timeout=8000)
+    expect(error).to_contain_text("NoAutoStart")
+    expect(error).to_contain_text("does not start a session by itself")
+    expect(page.locator("#test")).to_be_hidden()
+    page.get_by_role("link", name="Start the test on the standard exam page").click()
+    page.wait_for_url(attempt_url)
     pass_prechecks(page)
     expect(page.get_by_text("Question 1 of 7")).to_be_visible()
     assert current_attempt(stack).state == "in_progress"

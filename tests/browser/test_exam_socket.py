@@ -1,0 +1,44 @@
+"""The proctor's end reaches the page over the SDK's socket.io websocket, as with the
+vendor's real script: no HTTP polling, lockout within 2 s, then the SDK's own dialog,
+whose OK lands on the attempt's closed page."""
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import expect
+
+from tests.support.browser import current_attempt, open_exam, pass_prechecks
+
+
+def test_console_end_locks_the_page_over_the_socket_within_two_seconds(page, stack):
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    open_exam(page, stack)
+    pass_prechecks(page)
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
+    host = stack.sandbox_url.split("://", 1)[1]
+    assert any(url.startswith(f"ws://{host}/socket.io/") and "transport=websocket" in url
+               for url in sockets), sockets
+
+    to_sandbox: list[str] = []
+    page.on("request", lambda r: r.url.startswith(stack.sandbox_url)
+            and to_sandbox.append(f"{r.method} {r.url}"))
+    page.wait_for_timeout(1500)  # a polling SDK would ask the server several times by now
+    attempt = current_attempt(stack)
+    began = time.monotonic()
+    assert stack.console("POST", f"/sessions/{attempt.identifier}/stop").status_code == 200
+    panel = page.get_by_role("alertdialog", name="Proctoring session ended")
+    expect(panel).to_be_visible(timeout=2000)
+    assert time.monotonic() - began < 2.0
+    expect(panel).to_contain_text("A proctor (proctor) ended your proctoring session.")
+    # Between the start and the end the SDK sent nothing but its periodic chat events.
+    assert all(re.match(r"(POST|OPTIONS) .*/api/chat/", r) for r in to_sandbox), to_sandbox
+
+    # The SDK's own dialog comes on top; its OK goes to the token's referrer: this attempt.
+    sdk_dialog = page.get_by_role("alertdialog", name="Session complete")
+    expect(sdk_dialog).to_be_visible()
+    sdk_dialog.get_by_role("button", name="OK").click()
+    page.wait_for_url(re.compile(rf"/attempts/{attempt.id}$"))
+    expect(page.get_by_role("alertdialog", name="Proctoring session ended")).to_be_visible()
+    assert current_attempt(stack).state == "terminated"
