@@ -611,8 +611,9 @@
     _injectStyles() {
       if (this._styles.length) return;
       var self = this;
+      // The page's `css` option and the server's config.css: a stylesheet URL or CSS text.
       [CSS, this.css, this._config.css].forEach(function (css) {
-        if (!css) return;
+        if (!css || typeof css !== 'string') return;
         var node;
         if (/^(https?:)?\/[^{]*$/.test(css)) node = el('link', { rel: 'stylesheet', href: css });
         else node = el('style', { text: css });

@@ -1,0 +1,112 @@
+"""The stand-in SDK's session in Chromium: a second tab supersedes the first (learnt from
+``room:start``), close() and a later start() continue, stop() and logout() end it and close
+the socket, and without a socket the metrics report n1 (no network) = 100, as the real
+3.20.5 build does under a policy that blocks its websocket."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.sandbox.helpers import CONSOLE, JWT_SECRET, make_token
+from tests.sandbox.live import serve_sandbox
+from tests.sandbox.sdk_page import INIT_SETTLED, SETUP, serve_exam_page
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    base, app, shutdown = serve_sandbox({"SANDBOX_JWT_SECRET": JWT_SECRET, "SANDBOX_METRICS_PERIOD": 0.5})
+    yield base, app
+    shutdown()
+
+
+@pytest.fixture(scope="module")
+def host(sandbox):
+    base, shutdown = serve_exam_page(sandbox[0])
+    yield base
+    shutdown()
+
+
+def _open(page, base: str, host: str, token: str, rules: bool = True):
+    page.goto(f"{host}/")
+    page.evaluate(SETUP, [base, token])
+    if rules:
+        page.get_by_role("button", name="I agree").click()
+    page.wait_for_function(INIT_SETTLED, timeout=5000)
+    assert "token" in page.evaluate("window.initResult"), page.evaluate("window.initResult")
+
+
+def _wait_closed(ws, timeout: float = 5000) -> None:
+    if not ws.is_closed():
+        ws.wait_for_event("close", timeout=timeout)
+
+
+def test_second_tab_blocks_the_first(page, context, sandbox, host):
+    base, _ = sandbox
+    token = make_token(identifier="Session01")
+    _open(page, base, host, token)
+    first_room = page.evaluate("sv.start()")
+    page.get_by_role("region", name="Proctoring").wait_for()
+
+    second = context.new_page()
+    _open(second, base, host, token, rules=False)  # a started session skips the steps
+    second_room = second.evaluate("sv.start()")
+    assert second_room["updatedAt"] != first_room["updatedAt"]
+
+    blocked = page.get_by_role("alertdialog", name="Session is blocked")
+    blocked.wait_for(timeout=2000)
+    assert "This page was opened elsewhere, close this tab." in blocked.inner_text()
+    assert page.get_by_role("region", name="Proctoring").count() == 0
+    assert page.evaluate("sv.state") == "superseded"
+    assert second.get_by_role("alertdialog").count() == 0
+    assert second.evaluate("sv.state") == "started"
+
+
+def test_close_then_start_continues_and_stop_logout_close_the_socket(page, sandbox, host):
+    base, _ = sandbox
+    sockets = []
+    page.on("websocket", sockets.append)
+    _open(page, base, host, make_token(identifier="Session02", referrer=f"{host}/back"))
+    page.evaluate("sv.start()")
+    page.evaluate("sv.close()")
+    assert page.get_by_role("region", name="Proctoring").count() == 0
+    assert page.evaluate("sv.state") == "ready"
+    assert page.evaluate("sv.start().then(room => room.id)") == "Session02"
+    page.get_by_role("region", name="Proctoring").wait_for()
+
+    room = page.evaluate("sv.stop()")
+    assert room["id"] == "Session02"
+    session = requests.get(f"{base}/console/api/sessions/Session02", auth=CONSOLE, timeout=5).json()
+    assert session["status"] == "stopped"
+    page.wait_for_timeout(300)  # a room:stop of our own stop() must not bring the dialog
+    assert page.get_by_role("alertdialog").count() == 0
+    assert page.get_by_role("region", name="Proctoring").count() == 0
+
+    assert [ws.is_closed() for ws in sockets] == [False]
+    assert page.evaluate("sv.logout()") == {"referer": f"{host}/back"}
+    _wait_closed(sockets[0])
+    assert page.evaluate("sv.state") == "loggedOut"
+    # The session token died with the logout; the SDK is uninitialized again.
+    assert page.evaluate("sv.start().catch(e => e.message)") == "Uninitialized"
+
+
+def test_without_a_socket_the_metrics_report_no_network(page, console_errors, sandbox, host):
+    """The real SDK swallows a failed socket: init() resolves and n1 (no network) is 100."""
+    base, _ = sandbox
+    refused = []
+
+    def refuse(ws):
+        refused.append(ws.url)
+        ws.close()
+
+    console_errors.allow(r"WebSocket connection to 'ws://.*/socket\.io/.*' failed")
+    page.route_web_socket(lambda url: "/socket.io/" in url, refuse)
+    _open(page, base, host, make_token(identifier="Session03"))
+    assert refused
+    room = page.evaluate("sv.start()")
+    assert room["id"] == "Session03"
+    page.wait_for_function("() => window.events.some(e => e.name === 'metrics')", timeout=5000)
+    event = page.evaluate("window.events.filter(e => e.name === 'metrics')[0].data")
+    assert event["metrics"]["n1"] == 100 and event["peak"] == "n1"
+    assert event["score"] == 0 and event["violated"] is True
+    # No room:start can arrive without the socket: the page's start event never fires.
+    assert page.evaluate("window.events.some(e => e.name === 'start')") is False
