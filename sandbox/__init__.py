@@ -1,8 +1,9 @@
 """The sandbox: a stand-in proctoring server (Supervisor SDK + Constructor Proctor).
 
 It behaves towards the portal as the real servers do and meets it over HTTP only; it
-never imports ``portal``. ``create_app`` is the fixed factory name
-(``gunicorn -w 1 --threads 8 "sandbox:create_app()"``).
+never imports ``portal``. ``create_app`` is the fixed factory name; the app it returns
+serves the socket.io endpoint too (``gunicorn -w 1 --threads 100 "sandbox:create_app()"``:
+one process, a thread per open websocket).
 """
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ from typing import Any
 import requests
 from flask import Flask, jsonify, request
 
+from . import realtime
 from .config import load_settings
 from .store import Store
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the sandbox app: settings, store, blueprints. No I/O happens here.
+    """Build the sandbox app: settings, store, socket.io server, blueprints. No I/O happens here.
 
-    The database schema is created on first use and the background sender starts on
-    the first request (unless ``SANDBOX_BACKGROUND`` is off, the default in testing).
+    The database schema is created on first use, the background sender starts on
+    the first request (unless ``SANDBOX_BACKGROUND`` is off, the default in testing)
+    and the socket heartbeat on the first socket. Raises ConfigError for a bad setting.
     """
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_pyfile("sandbox_config.py", silent=True)
@@ -53,11 +56,12 @@ def configure_logging() -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """The store and the one outbound HTTP session."""
+    """The store, the one outbound HTTP session, the socket.io server (wraps ``wsgi_app``)."""
     app.extensions["sandbox_store"] = Store(app.config["SANDBOX_DATABASE"])
     http = requests.Session()
     http.headers["User-Agent"] = "proctoring-sandbox/1.0"
     app.extensions["sandbox_http"] = http
+    realtime.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -66,23 +70,23 @@ def register_blueprints(app: Flask) -> None:
     from .constructor.views import bp as constructor
     from .supervisor.api import bp as supervisor_api
     from .supervisor.links import bp as links
+    from .supervisor.rooms import bp as supervisor_rooms
     from .supervisor.sdk import bp as sdk
 
-    for bp in (supervisor_api, sdk, links, console_views, console_api, constructor):
+    for bp in (supervisor_api, supervisor_rooms, sdk, links, console_views, console_api, constructor):
         app.register_blueprint(bp)
 
 
 def register_hooks(app: Flask) -> None:
     """Per-request session checks, the lazy background thread, JSON errors for APIs."""
     from . import worker
-    from .supervisor.sessions import check_sessions
 
     @app.before_request
     def _tick() -> None:
         if app.config["SANDBOX_BACKGROUND"]:
             worker.ensure_started(app)
         # Deadlines and timeouts hold even when the background thread is off (tests).
-        check_sessions(app.extensions["sandbox_store"])
+        realtime.check_sessions(app)
 
     @app.errorhandler(404)
     @app.errorhandler(405)

@@ -17,6 +17,9 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_WEBHOOK_FORMAT": "json",
     "SANDBOX_PROVIDER": "jwt",
     "SANDBOX_METRICS_PERIOD": 10.0,
+    "SANDBOX_EVENT_PERIOD": 60.0,
+    "SANDBOX_HEARTBEAT_PERIOD": 10.0,
+    "SANDBOX_SDK_FILE": "",
     "SANDBOX_CONSOLE_USER": "proctor",
     "SANDBOX_CONSOLE_PASSWORD": "sandbox",
     "SANDBOX_PRECHECKS": "rules,equipment",
@@ -32,7 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_SECRET_KEY": "",
 }
 
-FLOATS = ("SANDBOX_METRICS_PERIOD", "SANDBOX_RETRY_BASE")
+FLOATS = ("SANDBOX_METRICS_PERIOD", "SANDBOX_EVENT_PERIOD", "SANDBOX_HEARTBEAT_PERIOD",
+          "SANDBOX_RETRY_BASE")
+POSITIVE = ("SANDBOX_METRICS_PERIOD", "SANDBOX_EVENT_PERIOD", "SANDBOX_HEARTBEAT_PERIOD")
 
 # The SDK error names a real start() may reject with (contract 1.1).
 START_ERRORS = (
@@ -63,8 +68,14 @@ def load_settings(environ: Mapping[str, str], overrides: Mapping[str, Any] | Non
             settings[name] = float(settings[name])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a number") from exc
-    if settings["SANDBOX_METRICS_PERIOD"] <= 0:
-        raise ConfigError("SANDBOX_METRICS_PERIOD must be positive")
+    for name in POSITIVE:
+        if settings[name] <= 0:
+            raise ConfigError(f"{name} must be positive")
+    sdk_file = settings["SANDBOX_SDK_FILE"] or ""
+    if sdk_file and not os.path.isfile(sdk_file):
+        raise ConfigError(f"SANDBOX_SDK_FILE: no such file {sdk_file!r} (the SDK script to serve"
+                          " at /sdk/supervisor.js; leave it empty for the stand-in)")
+    settings["SANDBOX_SDK_FILE"] = sdk_file
     if settings["SANDBOX_WEBHOOK_FORMAT"] not in ("json", "multipart"):
         raise ConfigError("SANDBOX_WEBHOOK_FORMAT must be json or multipart")
     settings["SANDBOX_PRECHECKS"] = parse_prechecks(settings["SANDBOX_PRECHECKS"])

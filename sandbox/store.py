@@ -1,6 +1,6 @@
 """The sandbox's state: one SQLite database, one shared connection behind a lock.
 
-The sandbox runs as a single process (gunicorn ``-w 1 --threads 8``), so a single
+The sandbox runs as a single process (gunicorn ``-w 1 --threads 100``), so a single
 connection serialised by a lock is both simple and correct, and works the same for a
 file and for ``:memory:``. The schema is created on first use, not at import.
 """
@@ -24,14 +24,24 @@ CREATE TABLE IF NOT EXISTS sessions (
     status TEXT NOT NULL CHECK (status IN
         ('created', 'started', 'stopped', 'skipped', 'accepted', 'rejected')),
     created_at REAL NOT NULL, started_at REAL, stopped_at REAL, last_seen REAL,
+    updated_at REAL,
     stopped_by TEXT, proctor TEXT, comment TEXT, conclusion_at REAL,
     injected TEXT NOT NULL DEFAULT '{}',
-    current_access TEXT,
     report_base TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS access_tokens (
     token TEXT PRIMARY KEY,
     session_id TEXT NOT NULL REFERENCES sessions(id),
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE TABLE IF NOT EXISTS chat (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    type TEXT NOT NULL CHECK (type IN ('message', 'event', 'face')),
+    message TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    author TEXT NOT NULL,
     created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS samples (
@@ -88,6 +98,9 @@ CREATE TABLE IF NOT EXISTS settings (
 );
 """
 
+# Columns added after the first release: a state file of an older sandbox gains them.
+ADDED_COLUMNS = (("sessions", "updated_at", "REAL"), ("access_tokens", "revoked_at", "REAL"))
+
 
 class Store:
     """A thread-safe wrapper around one SQLite connection.
@@ -109,6 +122,10 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(SCHEMA)
+            for table, column, kind in ADDED_COLUMNS:
+                present = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             self._conn = conn
         return self._conn
 

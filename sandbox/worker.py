@@ -10,8 +10,7 @@ import threading
 
 from flask import Flask
 
-from . import outbox
-from .supervisor.sessions import check_sessions
+from . import outbox, realtime
 
 log = logging.getLogger("sandbox.worker")
 TICK_SECONDS = 0.25
@@ -41,8 +40,8 @@ def stop_worker(app: Flask) -> None:
 
 
 def run_once(app: Flask) -> None:
-    """One tick: session checks, then every due delivery."""
-    check_sessions(app.extensions["sandbox_store"])
+    """One tick: session checks (their pages are told), then every due delivery."""
+    realtime.check_sessions(app)
     outbox.send_due(app)
 
 

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from .. import outbox, timeutil
 from ..constructor import faults
 from ..constructor import sessions as constructor
+from ..realtime import realtime_of
 from ..store import Store
 from ..supervisor import sessions as svc
 from ..supervisor.api import public_base
@@ -78,12 +79,13 @@ def show_session(proctor: str, identifier: str):
 @bp.post("/sessions/<identifier>/stop")
 @api_login_required
 def stop_session(proctor: str, identifier: str):
-    """End a session as the proctor; the student's page gets ``stop`` with ``proctor`` set."""
+    """End a session as the proctor; the page gets ``room:stop`` with ``proctor`` set."""
     try:
         row = svc.by_identifier(_store(), identifier)
         row = svc.stop(_store(), row["id"], by="proctor", proctor=proctor)
     except svc.SessionError as exc:
         return jsonify({"error": str(exc)}), exc.status
+    realtime_of(current_app).room_stopped(row)
     return jsonify(session_summary(row))
 
 
@@ -104,7 +106,8 @@ def set_conclusion(proctor: str, identifier: str):
 @bp.post("/sessions/<identifier>/violation")
 @api_login_required
 def inject_violation(proctor: str, identifier: str):
-    """``{"metric": "c2", "value": 80}`` (value 0 removes it) or ``{"clear": true}``."""
+    """``{"metric": "c2", "value": 80}`` (value 0 removes it) or ``{"clear": true}``; the
+    page gets ``sandbox:inject``."""
     body = _body()
     try:
         row = svc.by_identifier(_store(), identifier)
@@ -114,9 +117,13 @@ def inject_violation(proctor: str, identifier: str):
             value = body.get("value", 80)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return jsonify({"error": "value must be a number 0..100"}), 400
-            row = svc.inject(_store(), row["id"], body.get("metric"), int(value))
+            metric = body.get("metric")
+            if not isinstance(metric, str):
+                return jsonify({"error": "metric must be a metric code such as c2"}), 400
+            row = svc.inject(_store(), row["id"], metric, int(value))
     except svc.SessionError as exc:
         return jsonify({"error": str(exc)}), exc.status
+    realtime_of(current_app).injected_changed(row)
     return jsonify(session_summary(row))
 
 

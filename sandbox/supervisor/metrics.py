@@ -7,8 +7,13 @@ CODES = ("b1", "b2", "b3", "c1", "c2", "c3", "c4", "c5", "k1",
          "m1", "m2", "n1", "n2", "s1", "s2")
 THRESHOLD = 50
 
-# What the SDK widget and the console inject: a clear, violating value per button.
-VIOLATIONS = {"c2": 80, "c3": 70, "m2": 60}
+# The presets of the stand-in SDK's widget and the console's buttons (one list for
+# both): a clear, violating value per button.
+VIOLATIONS = (
+    {"label": "Face not visible", "metric": "c2", "value": 80},
+    {"label": "Second person", "metric": "c3", "value": 70},
+    {"label": "Noise", "metric": "m2", "value": 60},
+)
 
 
 def clean(values: Mapping[str, object]) -> dict[str, int]:

@@ -7,8 +7,9 @@ Usage::
     ...
     shutdown()
 
-The server is werkzeug's, threaded, in a daemon thread; the sandbox's background
-sender runs (webhooks and reviews are really sent, retries happen). Defaults: an
+The server is werkzeug's, threaded, in a daemon thread, and serves the socket.io
+websocket too (``ws://127.0.0.1:<port>/socket.io/?token=<session token>``); the
+sandbox's background sender runs (webhooks and reviews are really sent, retries happen). Defaults: an
 in-memory database, ``SANDBOX_PUBLIC_URL`` = the returned base URL, and
 ``SANDBOX_RETRY_BASE`` 0.2 s; ``config`` overrides any ``SANDBOX_*`` setting.
 
@@ -18,12 +19,12 @@ The console JSON API (HTTP Basic with SANDBOX_CONSOLE_USER/PASSWORD, default
 - ``GET  /console/api/sessions``: Supervisor sessions (identifier, status, stoppedBy,
   proctor, score, metrics, injected, lastDelivery, report link ...), newest first.
 - ``GET  /console/api/sessions/<identifier>``: one session plus ``timeline`` and ``deliveries``.
-- ``POST /console/api/sessions/<identifier>/stop``: proctor ends it (page gets ``stop``
-  with ``proctor`` = the console user); 409 if already ended.
+- ``POST /console/api/sessions/<identifier>/stop``: proctor ends it (the page gets
+  ``room:stop`` with ``proctor`` = the console user); 409 if already ended.
 - ``POST /console/api/sessions/<identifier>/conclusion`` ``{"status": "accepted"|"rejected",
   "comment": "..."}``: on an ended session; a webhook follows.
 - ``POST /console/api/sessions/<identifier>/violation`` ``{"metric": "c2", "value": 80}``
-  or ``{"clear": true}``: later metric samples include it.
+  or ``{"clear": true}``: later metric samples include it; the page gets ``sandbox:inject``.
 - ``GET  /console/api/deliveries[?identifier=...&kind=webhook|review]``: every delivery
   with its ``attempts`` (at, status, error, body, ms).
 - ``GET|POST /console/api/faults`` ``{"finish": "503:2"}``: pending finish-call faults
@@ -43,6 +44,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from sandbox import create_app
+from sandbox.realtime import realtime_of
 from sandbox.worker import stop_worker
 
 
@@ -64,6 +66,7 @@ def serve_sandbox(config: dict[str, Any] | None = None) -> tuple[str, Flask, Cal
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        realtime_of(app).stop()
         stop_worker(app)
         app.extensions["sandbox_store"].close()
 
