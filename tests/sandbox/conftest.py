@@ -50,7 +50,7 @@ def open_session(client):
     def _open(**claims: Any) -> Session:
         response = client.post("/api/auth/jwt", headers=bearer(make_token(**claims)))
         assert response.status_code == 200, response.get_json()
-        return Session(client, response.get_json())
+        return Session(client, response.get_json()["token"])
     return _open
 
 

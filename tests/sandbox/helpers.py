@@ -34,20 +34,39 @@ def bearer(token: str) -> dict[str, str]:
 
 
 class Session:
-    """A student's side of one session through the test client."""
+    """A student's side of one session through the test client, over the REST calls of
+    contract 1.6 (the socket side is in test_sandbox_protocol.py)."""
 
-    def __init__(self, client, auth_json: dict[str, Any]) -> None:
+    def __init__(self, client, token: str) -> None:
         self.client = client
-        self.access = auth_json["token"]
-        self.id = auth_json["session"]["id"]
-        self.identifier = auth_json["session"]["identifier"]
+        self.access = token
+        room = self.fetch().get_json()
+        self.id = self.identifier = room["id"]
 
-    def post(self, action: str, body: dict | None = None):
-        return self.client.post(f"/api/sessions/{self.id}/{action}", json=body or {},
-                                headers=bearer(self.access))
+    def _headers(self) -> dict[str, str]:
+        return bearer(self.access)
 
-    def poll(self):
-        return self.client.get(f"/api/sessions/{self.id}", headers=bearer(self.access))
+    def fetch(self):
+        return self.client.get("/api/room/fetch", headers=self._headers())
+
+    def start(self):
+        return self.client.post(f"/api/room/start?id={self.id}", headers=self._headers())
+
+    def stop(self):
+        return self.client.post(f"/api/room/stop?id={self.id}", headers=self._headers())
+
+    def event(self, metrics: dict[str, Any]):
+        """The SDK's periodic chat ``event`` (the sandbox stores it as a metrics sample)."""
+        body = {"type": "event", "metadata": {"metrics": metrics, "peak": None, "threshold": 50,
+                                              "violated": False}}
+        return self.client.post(f"/api/chat/{self.id}", json=body, headers=self._headers())
+
+    def violation(self, body: dict[str, Any]):
+        return self.client.post(f"/api/sandbox/violation?id={self.id}", json=body,
+                                headers=self._headers())
+
+    def status(self) -> str:
+        return self.fetch().get_json()["status"]
 
 
 class Receiver:

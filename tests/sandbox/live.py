@@ -41,11 +41,24 @@ import threading
 from typing import Any, Callable
 
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from sandbox import create_app
 from sandbox.realtime import realtime_of
 from sandbox.worker import stop_worker
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, but a connection that carried a websocket is closed after it.
+
+    Otherwise werkzeug reads the client's websocket close frame as a new HTTP request,
+    logs it as a bad request, and the client waits seconds for the connection to end.
+    """
+
+    def run_wsgi(self) -> None:
+        super().run_wsgi()
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            self.close_connection = True
 
 
 def serve_sandbox(config: dict[str, Any] | None = None) -> tuple[str, Flask, Callable[[], None]]:
@@ -54,7 +67,7 @@ def serve_sandbox(config: dict[str, Any] | None = None) -> tuple[str, Flask, Cal
                                 "SANDBOX_BACKGROUND": True}
     settings.update(config or {})
     app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_RequestHandler)
     base_url = f"http://127.0.0.1:{server.server_port}"
     if not settings.get("SANDBOX_PUBLIC_URL"):
         app.config["SANDBOX_PUBLIC_URL"] = base_url

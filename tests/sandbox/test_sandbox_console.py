@@ -48,7 +48,7 @@ def test_json_api_requires_credentials(client, method, path):
 
 def test_cookie_writes_need_the_csrf_header(client, open_session):
     session = open_session()
-    session.post("start")
+    session.start()
     _login(client)
     assert client.get("/console/api/sessions").status_code == 200
     assert client.post("/console/api/sessions/Attempt0001/stop").status_code == 401
@@ -58,9 +58,9 @@ def test_cookie_writes_need_the_csrf_header(client, open_session):
 
 def test_console_lists_sessions_with_last_metrics(client, open_session):
     session = open_session()
-    session.post("start")
+    session.start()
     client.post("/console/api/sessions/Attempt0001/violation", auth=CONSOLE, json={"metric": "c3", "value": 70})
-    session.post("metrics", {"metrics": {}})
+    session.event({})
     listed = client.get("/console/api/sessions", auth=CONSOLE).get_json()
     assert len(listed) == 1
     entry = listed[0]
@@ -73,7 +73,7 @@ def test_console_lists_sessions_with_last_metrics(client, open_session):
 
 
 def test_console_violation_validation(client, open_session):
-    open_session().post("start")
+    open_session().start()
     url = "/console/api/sessions/Attempt0001/violation"
     assert client.post(url, auth=CONSOLE, json={"metric": "q9", "value": 5}).status_code == 400
     assert client.post(url, auth=CONSOLE, json={"metric": "c2", "value": "lots"}).status_code == 400
@@ -122,9 +122,9 @@ def test_proctor_token_logs_into_console_and_opens_protocol(client, open_session
 
 def test_report_page(client, open_session):
     session = open_session()
-    session.post("start")
-    session.post("metrics", {"metrics": {"c2": 30}})
-    session.post("stop")
+    session.start()
+    session.event({"c2": 30})
+    session.stop()
     client.post("/console/api/sessions/Attempt0001/conclusion", auth=CONSOLE,
                 json={"status": "accepted", "comment": "all good"})
     html = client.get("/api/report/Attempt0001").get_data(as_text=True)

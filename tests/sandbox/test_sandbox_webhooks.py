@@ -22,12 +22,12 @@ def _deliver_all(app, receiver, expected: int, within: float = 5.0) -> None:
 
 def test_student_stop_sends_the_documented_payload(app, open_session, receiver):
     session = open_session(api=receiver.url)
-    session.post("start")
-    session.post("violation", {"metric": "n1", "value": 40})
-    session.post("metrics", {"metrics": {}})
-    session.post("violation", {"clear": True})
-    session.post("metrics", {"metrics": {}})
-    session.post("stop")
+    session.start()
+    session.violation({"metric": "n1", "value": 40})
+    session.event({})
+    session.violation({"clear": True})
+    session.event({})
+    session.stop()
     _deliver_all(app, receiver, 1)
     sent = receiver.requests[0]
     assert sent["headers"]["X-Api-Key"] == WEBHOOK_KEY
@@ -45,16 +45,16 @@ def test_student_stop_sends_the_documented_payload(app, open_session, receiver):
 
 def test_no_api_url_means_no_delivery(app, open_session, receiver):
     session = open_session()
-    session.post("start")
-    session.post("stop")
+    session.start()
+    session.stop()
     assert outbox.send_due(app) == 0
 
 
 def test_failed_deliveries_are_retried_with_backoff_until_200(app, open_session, receiver):
     receiver.answers = [500, 503]
     session = open_session(api=receiver.url)
-    session.post("start")
-    session.post("stop")
+    session.start()
+    session.stop()
     _deliver_all(app, receiver, 3)
     gaps = [b["at"] - a["at"] for a, b in zip(receiver.requests, receiver.requests[1:])]
     assert gaps[0] >= 0.05 * 0.9 and gaps[1] >= 0.1 * 0.9  # base 0.05 s, doubled
@@ -68,8 +68,8 @@ def test_failed_deliveries_are_retried_with_backoff_until_200(app, open_session,
 
 def test_unreachable_receiver_records_the_error(app, open_session):
     session = open_session(api="http://127.0.0.1:9/hook")
-    session.post("start")
-    session.post("stop")
+    session.start()
+    session.stop()
     outbox.send_due(app)
     delivery = app.test_client().get("/console/api/deliveries?identifier=Attempt0001",
                                      auth=CONSOLE).get_json()[0]
@@ -84,7 +84,7 @@ def test_backoff_is_exponential_and_capped():
 
 def test_proctor_stop_then_conclusion_send_two_deliveries(app, client, open_session, receiver):
     session = open_session(api=receiver.url)
-    session.post("start")
+    session.start()
     assert client.post("/console/api/sessions/Attempt0001/stop", auth=CONSOLE).status_code == 200
     response = client.post("/console/api/sessions/Attempt0001/conclusion", auth=CONSOLE,
                            json={"status": "rejected", "comment": "phone on desk"})
@@ -104,10 +104,10 @@ def test_proctor_stop_then_conclusion_send_two_deliveries(app, client, open_sess
 
 def test_conclusion_needs_an_ended_session_and_a_valid_status(client, open_session):
     session = open_session()
-    session.post("start")
+    session.start()
     url = "/console/api/sessions/Attempt0001/conclusion"
     assert client.post(url, auth=CONSOLE, json={"status": "accepted"}).status_code == 409
-    session.post("stop")
+    session.stop()
     assert client.post(url, auth=CONSOLE, json={"status": "maybe"}).status_code == 400
     assert client.post("/console/api/sessions/Nope/conclusion", auth=CONSOLE,
                        json={"status": "accepted"}).status_code == 404
@@ -115,7 +115,7 @@ def test_conclusion_needs_an_ended_session_and_a_valid_status(client, open_sessi
 
 def test_deadline_skip_sends_skipped(app, open_session, receiver):
     session = open_session(api=receiver.url, deadline="2000-01-01T00:00:00.000Z")
-    assert session.poll().get_json()["session"]["status"] == "skipped"
+    assert session.status() == "skipped"
     _deliver_all(app, receiver, 1)
     body = receiver.requests[0]["json"]
     assert body["status"] == "skipped" and body["startedAt"] is None and body["score"] is None
@@ -123,11 +123,11 @@ def test_deadline_skip_sends_skipped(app, open_session, receiver):
 
 def test_timeout_stop_sends_stopped(app, open_session, receiver):
     session = open_session(api=receiver.url, timeout=0.005)  # 0.3 s
-    session.post("start")
+    session.start()
     time.sleep(0.4)
     _deliver_all(app, receiver, 1)
     assert receiver.requests[0]["json"]["status"] == "stopped"
-    assert session.poll().get_json()["session"]["stoppedBy"] == "timeout"
+    assert session.status() == "stopped"
 
 
 @pytest.mark.parametrize("header", ["X-Api-Key", "X-Proctoring-Key"])
@@ -136,9 +136,9 @@ def test_multipart_mode_and_configurable_header(config, receiver, header):
     app = create_app(config)
     client = app.test_client()
     auth = client.post("/api/auth/jwt", headers=bearer(make_token(api=receiver.url))).get_json()
-    session = Session(client, auth)
-    session.post("start")
-    session.post("stop")
+    session = Session(client, auth["token"])
+    session.start()
+    session.stop()
     _deliver_all(app, receiver, 1)
     sent = receiver.requests[0]
     assert sent["content_type"] == "multipart/form-data"
@@ -157,9 +157,8 @@ def test_background_thread_delivers_without_help(config, receiver):
         auth = requests.post(f"{base}/api/auth/jwt", headers=bearer(make_token(api=receiver.url)),
                              timeout=5).json()
         headers = bearer(auth["token"])
-        sid = auth["session"]["id"]
-        requests.post(f"{base}/api/sessions/{sid}/start", headers=headers, timeout=5)
-        requests.post(f"{base}/api/sessions/{sid}/stop", headers=headers, timeout=5)
+        requests.post(f"{base}/api/room/start?id=Attempt0001", headers=headers, timeout=5)
+        requests.post(f"{base}/api/room/stop?id=Attempt0001", headers=headers, timeout=5)
         deadline = time.time() + 5
         while not receiver.requests and time.time() < deadline:
             time.sleep(0.05)
