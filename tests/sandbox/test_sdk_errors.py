@@ -43,10 +43,13 @@ def test_http_failure_rejects_with_a_bare_error(page, console_errors, sandbox, h
     assert page.evaluate("sv.state") == "idle"
 
 
-def test_unreachable_server_rejects_with_request_error(page, console_errors, host):
+def test_network_failure_rejects_with_request_error(page, console_errors, sandbox, host):
+    """No answer at all (the real SDK's XHR sees status 0, no status text): "Request error"."""
+    base, _ = sandbox
     console_errors.allow(r"ERR_CONNECTION_REFUSED|Failed to load resource")
+    page.route(f"{base}/api/auth/jwt", lambda route: route.abort("connectionrefused"))
     page.goto(f"{host}/")
-    page.evaluate(SETUP, ["http://127.0.0.1:9", make_token(identifier="Errors02")])
+    page.evaluate(SETUP, [base, make_token(identifier="Errors02")])
     page.wait_for_function(INIT_SETTLED, timeout=5000)
     assert page.evaluate("window.initResult.error") == {"name": "Error", "message": "Request error",
                                                         "status": None}

@@ -64,7 +64,7 @@ def test_second_tab_blocks_the_first(page, context, sandbox, host):
 def test_close_then_start_continues_and_stop_logout_close_the_socket(page, sandbox, host):
     base, _ = sandbox
     sockets = []
-    page.on("websocket", sockets.append)
+    page.on("websocket", lambda ws: sockets.append(ws))
     _open(page, base, host, make_token(identifier="Session02", referrer=f"{host}/back"))
     page.evaluate("sv.start()")
     page.evaluate("sv.close()")
