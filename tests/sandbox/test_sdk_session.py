@@ -1,8 +1,11 @@
 """The stand-in SDK's session in Chromium: a second tab supersedes the first (learnt from
 ``room:start``), close() and a later start() continue, stop() and logout() end it and close
-the socket, and without a socket the metrics report n1 (no network) = 100, as the real
-3.20.5 build does under a policy that blocks its websocket."""
+the socket, the console's injections and the server's ends arrive over the socket, and
+without a socket the metrics report n1 (no network) = 100, as the real 3.20.5 build does
+under a policy that blocks its websocket."""
 from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -110,3 +113,38 @@ def test_without_a_socket_the_metrics_report_no_network(page, console_errors, sa
     assert event["score"] == 0 and event["violated"] is True
     # No room:start can arrive without the socket: the page's start event never fires.
     assert page.evaluate("window.events.some(e => e.name === 'start')") is False
+
+
+def test_console_injection_arrives_over_the_socket(page, sandbox, host):
+    """The proctor console's violation reaches the tracker as ``sandbox:inject``, no HTTP."""
+    base, _ = sandbox
+    _open(page, base, host, make_token(identifier="Session04"))
+    page.evaluate("sv.start()")
+    page.wait_for_function("() => window.events.some(e => e.name === 'metrics')", timeout=5000)
+    to_sandbox: list[str] = []
+    page.on("request", lambda r: r.url.startswith(base) and to_sandbox.append(r.url))
+    answer = requests.post(f"{base}/console/api/sessions/Session04/violation", auth=CONSOLE, timeout=5,
+                           json={"metric": "c3", "value": 70})
+    assert answer.status_code == 200
+    page.wait_for_function(
+        "() => window.events.some(e => e.name === 'metrics' && e.data.metrics.c3 === 70)", timeout=5000)
+    event = page.evaluate("window.events.filter(e => e.name === 'metrics' && e.data.metrics.c3 === 70)[0].data")
+    assert event["peak"] == "c3" and event["score"] == 30 and event["violated"] is True
+    assert to_sandbox == []
+
+
+def test_an_automatic_end_shows_the_automatic_wording(page, sandbox, host):
+    """A deadline ends the started session: ``room:stop`` without ``proctor``."""
+    base, _ = sandbox
+    deadline = datetime.now(timezone.utc) + timedelta(seconds=4)
+    token = make_token(identifier="Session05", referrer=f"{host}/back",
+                       deadline=deadline.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+    _open(page, base, host, token)
+    page.evaluate("sv.start()")
+    dialog = page.get_by_role("alertdialog", name="Session complete")
+    dialog.wait_for(timeout=8000)
+    assert "The session was terminated automatically." in dialog.inner_text()
+    stop = page.evaluate("window.events.filter(e => e.name === 'stop')[0].data")
+    assert stop["id"] == "Session05" and "proctor" not in stop
+    dialog.get_by_role("button", name="OK").click()
+    page.wait_for_url(f"{host}/back")
