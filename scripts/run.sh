@@ -24,8 +24,9 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-# The sandbox keeps sessions and its delivery queue in one process: one worker.
-$BIN/gunicorn --workers 1 --threads 8 --bind "$HOST:$SANDBOX_PORT" --access-logfile - \
+# The sandbox keeps sessions, sockets and its delivery queue in one process: one worker;
+# each open websocket holds a thread (python-socketio's threading mode), hence many.
+$BIN/gunicorn --workers 1 --threads 100 --bind "$HOST:$SANDBOX_PORT" --access-logfile - \
   --log-level warning "sandbox:create_app()" &
 pids+=($!)
 portal_conf=()

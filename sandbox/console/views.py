@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
+from ..supervisor.metrics import VIOLATIONS
 from .auth import credentials_ok, csrf_token, current_proctor, log_in
 
 bp = Blueprint("console", __name__)
@@ -14,7 +15,8 @@ def index():
     proctor = current_proctor()
     if proctor is None:
         return render_template("console_login.html", error=None)
-    return render_template("console.html", proctor=proctor, csrf=csrf_token())
+    return render_template("console.html", proctor=proctor, csrf=csrf_token(),
+                           violations=list(VIOLATIONS))
 
 
 @bp.post("/login")

@@ -2,6 +2,8 @@
 (function () {
   'use strict';
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // The violation buttons: the same presets as the stand-in SDK's widget (server-side list).
+  var PRESETS = JSON.parse(document.getElementById('violation-presets').textContent);
   var statusLine = document.getElementById('status');
   var last = {};
 
@@ -59,8 +61,8 @@
       actions.push(el('button', { type: 'button', text: 'End session', onclick: function () { act('POST', '/sessions/' + id + '/stop', {}); } }));
     }
     if (s.status === 'started') {
-      [['Face not visible', 'c2', 80], ['Second person', 'c3', 70], ['Noise', 'm2', 60]].forEach(function (v) {
-        actions.push(el('button', { type: 'button', text: v[0], onclick: function () { act('POST', '/sessions/' + id + '/violation', { metric: v[1], value: v[2] }); } }));
+      PRESETS.forEach(function (v) {
+        actions.push(el('button', { type: 'button', text: v.label, onclick: function () { act('POST', '/sessions/' + id + '/violation', { metric: v.metric, value: v.value }); } }));
       });
       actions.push(el('button', { type: 'button', text: 'Clear', onclick: function () { act('POST', '/sessions/' + id + '/violation', { clear: true }); } }));
     }

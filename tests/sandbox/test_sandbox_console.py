@@ -24,6 +24,7 @@ def test_console_shows_login_form_then_the_console(client):
     assert _login(client).status_code == 302
     page = client.get("/").get_data(as_text=True)
     assert "Supervisor sessions" in page and "Fault injection" in page
+    assert '{"label": "Face not visible", "metric": "c2", "value": 80}' in page  # the widget's presets
 
 
 def test_console_password_is_configurable(config):
