@@ -79,6 +79,8 @@ def test_full_lifecycle_over_the_socket(page, sandbox, host):
     event = page.evaluate("window.events.filter(e => e.name === 'metrics' && e.data.violated)[0].data")
     assert event["score"] == 20 and event["metrics"]["c2"] == 80 and event["threshold"] == 50
     assert event["metrics"]["n1"] == 0 and "weights" not in event  # the socket is up
+    assert event["metrics"]["c1"] == 0  # the (fake) camera runs, and shows in the widget
+    assert page.evaluate("() => document.querySelector('#supervisor-widget video').srcObject.active")
     page.wait_for_function(
         "() => document.querySelector('#supervisor-widget [data-score]').getAttribute('data-score') === '20'")
 

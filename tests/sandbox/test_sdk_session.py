@@ -5,6 +5,7 @@ without a socket the metrics report n1 (no network) = 100, as the real 3.20.5 bu
 under a policy that blocks its websocket."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -43,6 +44,26 @@ def _wait_closed(ws, timeout: float = 5000) -> None:
         ws.wait_for_event("close", timeout=timeout)
 
 
+def test_the_camera_is_asked_for_and_retried_while_missing(page, sandbox, host):
+    """640x480 at 10 fps with the microphone; without a camera start() still resolves, c1 is
+    100, and the SDK asks again every 5 s."""
+    base, _ = sandbox
+    page.add_init_script("""
+      window.cameraCalls = [];
+      navigator.mediaDevices.getUserMedia = function (constraints) {
+        window.cameraCalls.push(constraints);
+        return Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));
+      };""")
+    _open(page, base, host, make_token(identifier="Session06"))
+    assert page.evaluate("sv.start().then(room => room.id)") == "Session06"
+    page.wait_for_function("() => window.events.some(e => e.name === 'metrics')", timeout=5000)
+    event = page.evaluate("window.events.filter(e => e.name === 'metrics')[0].data")
+    assert event["metrics"]["c1"] == 100 and event["peak"] == "c1"
+    assert page.evaluate("window.cameraCalls") == [
+        {"video": {"width": 640, "height": 480, "frameRate": 10}, "audio": True}]
+    page.wait_for_function("() => window.cameraCalls.length >= 2", timeout=7000)
+
+
 def test_second_tab_blocks_the_first(page, context, sandbox, host):
     base, _ = sandbox
     token = make_token(identifier="Session01")
@@ -67,8 +88,16 @@ def test_second_tab_blocks_the_first(page, context, sandbox, host):
 def test_close_then_start_continues_and_stop_logout_close_the_socket(page, sandbox, host):
     base, _ = sandbox
     sockets = []
-    page.on("websocket", lambda ws: sockets.append(ws))
-    _open(page, base, host, make_token(identifier="Session02", referrer=f"{host}/back"))
+    sent: list[list] = []  # the socket.io events the SDK emitted, [name, data]
+
+    def record(ws):
+        sockets.append(ws)
+        ws.on("framesent", lambda payload: isinstance(payload, str) and payload.startswith("42")
+              and sent.append(json.loads(payload[2:])))
+
+    page.on("websocket", record)
+    _open(page, base, host, make_token(identifier="Session02", referrer=f"{host}/back", group="G1"))
+    assert sent == [["join", "student-1"], ["join", "G1"]]
     page.evaluate("sv.start()")
     page.evaluate("sv.close()")
     assert page.get_by_role("region", name="Proctoring").count() == 0
@@ -76,8 +105,13 @@ def test_close_then_start_continues_and_stop_logout_close_the_socket(page, sandb
     assert page.evaluate("sv.start().then(room => room.id)") == "Session02"
     page.get_by_role("region", name="Proctoring").wait_for()
 
+    invoke = ["p2p:invoke", {"to": "Session02", "rid": "Session02", "uid": "student-1"}]
+    assert sent[2:5] == [["webcall:broadcasts", "Session02"], ["join", "Session02"], invoke]
+
+    del sent[:]
     room = page.evaluate("sv.stop()")
     assert room["id"] == "Session02"
+    assert sent == [["p2p:dispose", {"to": "Session02", "id": "Session02"}], ["leave", "Session02"]]
     session = requests.get(f"{base}/console/api/sessions/Session02", auth=CONSOLE, timeout=5).json()
     assert session["status"] == "stopped"
     page.wait_for_timeout(300)  # a room:stop of our own stop() must not bring the dialog
