@@ -42,6 +42,9 @@ def test_full_lifecycle_over_the_socket(page, sandbox, host):
     sockets: list[str] = []
     page.on("worker", lambda worker: workers.append(worker.url))
     page.on("websocket", lambda ws: sockets.append(ws.url))
+    calls: list[str] = []  # every call to the sandbox but CORS preflights, path only
+    page.on("request", lambda r: r.url.startswith(base) and r.method != "OPTIONS"
+            and calls.append(f"{r.method} {r.url[len(base):]}"))
     token = make_token(identifier="Browser01", referrer=f"{host}/back")
     page.goto(f"{host}/")
     # start() before init() rejects as the real SDK does.
@@ -55,12 +58,17 @@ def test_full_lifecycle_over_the_socket(page, sandbox, host):
     page.get_by_role("dialog", name="Equipment check").wait_for()
     page.wait_for_function(INIT_SETTLED, timeout=5000)
     assert set(page.evaluate("window.initResult")) == {"token"}
+    assert calls == ["GET /sdk/supervisor.js", "POST /api/auth/jwt", "GET /api/auth", "GET /api/user/me",
+                     "GET /api/room/fetch", "GET /api/config/sdk"]
+    del calls[:]
     host_name = base.split("://", 1)[1]
     assert any(url.startswith(f"ws://{host_name}/socket.io/") and "transport=websocket" in url
                for url in sockets), sockets
 
     room = page.evaluate("sv.start()")
     assert room["id"] == "Browser01" and room["startedAt"]
+    assert calls == ["POST /api/room/start?id=Browser01",
+                     "GET /api/chat/Browser01?filter[type]=message&limit=20&skip=0"]
     # The page's start event comes from the socket's room:start, not from start() itself.
     page.wait_for_function("() => window.events.some(e => e.name === 'start')", timeout=2000)
     started = time.monotonic()
@@ -109,8 +117,14 @@ def test_chat_events_carry_the_metrics_every_event_period(page, sandbox, host):
     """Every ``tracker.eventPeriod`` s, and at stop(), ``POST /api/chat/<room>`` {type: event}."""
     base, _ = sandbox
     posted: list[dict] = []
-    page.on("request", lambda r: r.method == "POST" and "/api/chat/Browser04" in r.url
-            and posted.append(json.loads(r.post_data)))
+    kinds: set[str] = set()
+
+    def record(r):
+        if r.method == "POST" and "/api/chat/Browser04" in r.url:
+            posted.append(json.loads(r.post_data))
+            kinds.add(r.headers["content-type"])
+
+    page.on("request", record)
 
     def short_event_period(route):
         answer = route.fetch()
@@ -132,6 +146,7 @@ def test_chat_events_carry_the_metrics_every_event_period(page, sandbox, host):
         assert body["type"] == "event"
         assert set(body["metadata"]) == {"metrics", "peak", "threshold", "violated"}
         assert body["metadata"]["threshold"] == 50
+    assert kinds == {"application/json; charset=utf-8"}
     timeline = requests.get(f"{base}/console/api/sessions/Browser04", auth=CONSOLE, timeout=5).json()
     assert timeline["status"] == "stopped"
 
