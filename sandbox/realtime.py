@@ -177,20 +177,20 @@ class Realtime:
         if not isinstance(data, dict) or not isinstance(data.get("to"), str):
             return {"ok": False, "error": f"{event} needs an object with a 'to'"}
         target = data["to"]
-        message = {**data, "from": sid}
         with self._lock:
             sender = self._clients.get(sid)
             peer = self._clients.get(target)
             if sender is None:
                 return {"ok": False, "error": "unknown socket"}
-            if peer is not None:
-                rooms = None if sender.joined & peer.joined else []
-            else:
-                rooms = [r for r in self._rooms_named(sender, target) if r in sender.joined]
+            # A socket id is reachable when it shares a room; a name, when the sender joined it.
+            to_peer = peer is not None and bool(sender.joined & peer.joined)
+            rooms = [] if peer is not None else [
+                r for r in self._rooms_named(sender, target) if r in sender.joined]
             if event == "p2p:broadcast":
-                for room in rooms or []:
+                for room in rooms:
                     self._broadcasts.setdefault(room, {})[sid] = data
-        if rooms is None:
+        message = {**data, "from": sid}
+        if to_peer:
             self.sio.emit(event, message, to=target)
         elif rooms:
             self.sio.emit(event, message, to=rooms, skip_sid=sid)

@@ -26,7 +26,7 @@ def room_object(row: sqlite3.Row, prechecks: list[str]) -> dict[str, Any]:
     is how an older tab learns that a newer one started (contract 1.6).
     """
     claims = json.loads(row["payload"])
-    room: dict[str, Any] = {
+    return {
         "id": row["identifier"],
         "addons": [PRECHECK_ADDONS[step] for step in prechecks] + list(SESSION_ADDONS),
         "metrics": list(metric_rules.CODES),
@@ -42,7 +42,6 @@ def room_object(row: sqlite3.Row, prechecks: list[str]) -> dict[str, Any]:
         "tags": claims.get("tags") or [],
         "injected": json.loads(row["injected"]),  # sandbox-only: the simulated violations
     }
-    return room
 
 
 def stop_payload(row: sqlite3.Row, prechecks: list[str]) -> dict[str, Any]:

@@ -23,10 +23,9 @@ ENDED = ("stopped", "skipped", "accepted", "rejected")
 class SessionError(Exception):
     """A request the session's state does not allow; ``status`` is the HTTP code."""
 
-    def __init__(self, message: str, status: int = 409, name: str | None = None) -> None:
+    def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(message)
         self.status = status
-        self.name = name
 
 
 def open_session(store: Store, claims: Mapping[str, Any], report_base: str) -> tuple[sqlite3.Row, str]:
