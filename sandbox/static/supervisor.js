@@ -352,6 +352,10 @@
      */
     stop() {
       if (this.state === STATE.STOPPING) return this._stopping;
+      if (this.state === STATE.STARTING) {
+        var again = () => this.stop();
+        return this._starting.then(again, again);
+      }
       if (this.state !== STATE.STARTED && RESTING.indexOf(this.state) < 0) {
         return Promise.reject(new Error('Uninitialized'));
       }
@@ -382,16 +386,19 @@
     /** close(): tears the UI, camera and tracker down without ending the session. */
     async close() {
       if (this.state === STATE.IDLE || this.state === STATE.LOGGED_OUT) throw new Error('Uninitialized');
-      if (this.state === STATE.STARTED) {
-        await this._postLastEvent();
-        this._teardown();
-        this.state = STATE.READY;
-      }
+      await this._settled();
+      if (this.state !== STATE.STARTED) return;
+      var last = await this._tracker.snapshot();
+      if (this.state !== STATE.STARTED) return;  // the server ended it meanwhile
+      this._teardown();
+      this.state = STATE.READY;
+      await this._postEvent(last);
     }
 
     /** logout(): removes the UI, POST /api/auth/logout, closes the socket; resolves {referer}. */
     async logout() {
       if (this.state === STATE.IDLE || this.state === STATE.LOGGED_OUT) throw new Error('Unauthorized');
+      await this._settled();
       this._teardown();
       this._removeDialog();
       this._styles.forEach(function (node) { node.remove(); });
@@ -403,6 +410,13 @@
       this._user = this._room = this._config = null;
       this.state = STATE.LOGGED_OUT;
       return { referer: referer };
+    }
+
+    /** Waits for a start() or stop() under way (they report their own outcome). */
+    async _settled() {
+      var pending = this.state === STATE.STARTING ? this._starting
+        : this.state === STATE.STOPPING ? this._stopping : null;
+      if (pending) await pending.catch(function () {});
     }
 
     // ---- transport -------------------------------------------------------------------

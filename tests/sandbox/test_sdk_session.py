@@ -182,3 +182,25 @@ def test_an_automatic_end_shows_the_automatic_wording(page, sandbox, host):
     assert stop["id"] == "Session05" and "proctor" not in stop
     dialog.get_by_role("button", name="OK").click()
     page.wait_for_url(f"{host}/back")
+
+
+def test_stop_and_close_during_start_wait_for_it(page, sandbox, host):
+    """One state machine: a stop() or close() made while start() runs applies after it."""
+    base, _ = sandbox
+    _open(page, base, host, make_token(identifier="Session07"))
+    states = page.evaluate("""() => {
+      const started = sv.start();
+      const closed = sv.close().then(() => sv.state);
+      return Promise.all([started.then(() => 'resolved'), closed]);
+    }""")
+    assert states == ["resolved", "ready"]
+    assert page.get_by_role("region", name="Proctoring").count() == 0
+    stopped = page.evaluate("""() => {
+      const started = sv.start();
+      const stopped = sv.stop().then(room => [room.id, sv.state]);
+      return Promise.all([started.then(room => room.id), stopped]);
+    }""")
+    assert stopped == ["Session07", ["Session07", "stopped"]]
+    assert page.get_by_role("region", name="Proctoring").count() == 0
+    session = requests.get(f"{base}/console/api/sessions/Session07", auth=CONSOLE, timeout=5).json()
+    assert session["status"] == "stopped"
