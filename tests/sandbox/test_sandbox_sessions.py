@@ -280,3 +280,32 @@ def test_missing_sdk_file_is_a_config_error(config, tmp_path):
 
 def test_console_cookie_does_not_collide_with_the_portal(app):
     assert app.config["SESSION_COOKIE_NAME"] != "session"
+
+
+def test_a_state_file_of_an_older_sandbox_gains_the_new_columns(tmp_path):
+    import sqlite3
+
+    from sandbox.store import Store
+    path = str(tmp_path / "old.sqlite")
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE sessions (id TEXT PRIMARY KEY, current_access TEXT);"
+                      "CREATE TABLE access_tokens (token TEXT PRIMARY KEY, session_id TEXT,"
+                      " created_at REAL NOT NULL);")
+    old.close()
+    store = Store(path)
+    try:
+        columns = {r["name"] for r in store.query("PRAGMA table_info(sessions)")}
+        assert "updated_at" in columns
+        assert "revoked_at" in {r["name"] for r in store.query("PRAGMA table_info(access_tokens)")}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("name", ["SANDBOX_EVENT_PERIOD", "SANDBOX_HEARTBEAT_PERIOD", "SANDBOX_METRICS_PERIOD"])
+def test_periods_must_be_positive_numbers(config, name):
+    config[name] = 0
+    with pytest.raises(ConfigError, match=f"{name} must be positive"):
+        create_app(config)
+    config[name] = "soon"
+    with pytest.raises(ConfigError, match=f"{name} must be a number"):
+        create_app(config)
