@@ -36,7 +36,8 @@ def _auth(base: str, **claims: Any) -> str:
 
 def _connect(base: str, clients: list, token: str) -> socketio.SimpleClient:
     client = socketio.SimpleClient()
-    client.connect(f"{base}/?token={token}", transports=["websocket"])
+    # The exam page is on another origin; the browser sends it with the websocket handshake.
+    client.connect(f"{base}/?token={token}", transports=["websocket"], headers={"Origin": PORTAL})
     clients.append(client)
     return client
 
