@@ -336,9 +336,11 @@
       await this._request('GET', '/api/chat/' + encodeURIComponent(id) + '?filter[type]=message&limit=20&skip=0');
       this._emitSocket('webcall:broadcasts', id);
       this._join(id);
-      var invoke = () => this._emitSocket('p2p:invoke', { to: id, rid: id, uid: this._user.id });
+      var call = { to: id, rid: id, uid: this._user.id };
+      var invoke = () => this._emitSocket('p2p:invoke', call);
       invoke();
       this._timers.push(setInterval(invoke, INVOKE_MS));
+      this._emitSocket('p2p:broadcast', call);
       this._drawWidget();
       this._startTracker();
       this._startCamera();
@@ -395,9 +397,11 @@
       await this._postEvent(last);
     }
 
-    /** logout(): removes the UI, POST /api/auth/logout, closes the socket; resolves {referer}. */
+    /**
+     * logout(): removes the UI, POST /api/auth/logout, closes the socket; resolves {referer}.
+     * Before init() the server refuses the empty bearer: the bare HTTP Error, as in the real SDK.
+     */
     async logout() {
-      if (this.state === STATE.IDLE || this.state === STATE.LOGGED_OUT) throw new Error('Unauthorized');
       await this._settled();
       this._teardown();
       this._removeDialog();
@@ -512,8 +516,17 @@
       if (!this._room || data.id !== this._room.id) return;
       this._emit('stop', data);
       if (this.state !== STATE.STARTED) return;  // our own stop(), or not running here
-      this._teardown();
       this.state = STATE.ENDED;
+      // Like the real SDK's close(): the tracker's last metrics go out as a chat event.
+      var tracker = this._tracker;
+      this._tracker = null;
+      this._teardown();
+      if (tracker) {
+        tracker.snapshot().then((last) => {
+          tracker.stop();
+          return this._postEvent(last);
+        });
+      }
       var referer = (this._user && this._user.referer) || '/';
       this._dialog({ title: TEXT.finishTitle, text: data.proctor ? TEXT.finishProctor : TEXT.finishAuto,
         button: TEXT.ok, alert: true }).then(function () {

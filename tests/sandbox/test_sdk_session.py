@@ -106,7 +106,8 @@ def test_close_then_start_continues_and_stop_logout_close_the_socket(page, sandb
     page.get_by_role("region", name="Proctoring").wait_for()
 
     invoke = ["p2p:invoke", {"to": "Session02", "rid": "Session02", "uid": "student-1"}]
-    assert sent[2:5] == [["webcall:broadcasts", "Session02"], ["join", "Session02"], invoke]
+    broadcast = ["p2p:broadcast", invoke[1]]
+    assert sent[2:6] == [["webcall:broadcasts", "Session02"], ["join", "Session02"], invoke, broadcast]
 
     del sent[:]
     room = page.evaluate("sv.stop()")
