@@ -9,6 +9,7 @@ from .. import timeutil
 from ..console.auth import log_in
 from ..store import Store
 from . import metrics as metric_rules
+from . import objects
 from . import sessions as svc
 from .api import public_base
 from .tokens import TokenRejected, verify
@@ -71,3 +72,13 @@ def report(identifier: str):
         averages=metric_rules.averages(values), threshold=metric_rules.THRESHOLD,
         score=samples[-1]["score"] if samples else None, iso=timeutil.iso,
     )
+
+
+@bp.get("/rules")
+def rules():
+    """The rules page the real SDK's rules step frames (``room.rules``): "I agree" posts
+    ``DONE`` to the framing page, as the vendor's step expects (static/rules.js)."""
+    response = current_app.make_response(render_template("rules.html", rules=objects.RULES))
+    # Framed by the exam page, on the portal's origin.
+    response.headers["Content-Security-Policy"] = "frame-ancestors *"
+    return response

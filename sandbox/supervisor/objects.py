@@ -14,6 +14,11 @@ from .. import timeutil
 from . import metrics as metric_rules
 
 # SANDBOX_PRECHECKS step -> the room add-on that makes the SDK's init() show it.
+# The proctoring rules of the sandbox's template (the rules page the real SDK frames).
+RULES = ("Stay alone in the room and keep your face in the camera.",
+         "Do not talk, use a phone, or open other windows.",
+         "The session is recorded and may be reviewed by a proctor.")
+
 PRECHECK_ADDONS = {"rules": "rules", "equipment": "check"}
 # A plain webcam session: the metrics tracker and the webcam preview with its warnings.
 SESSION_ADDONS = ("track", "preview")
@@ -40,6 +45,8 @@ def room_object(row: sqlite3.Row, prechecks: list[str]) -> dict[str, Any]:
         "deadline": timeutil.iso(row["deadline"]),
         "lifetime": None,
         "tags": claims.get("tags") or [],
+        # The rules step of the real SDK frames this page; it answers "DONE" by postMessage.
+        "rules": (row["report_base"].rstrip("/") + "/rules") if "rules" in prechecks else None,
         "injected": json.loads(row["injected"]),  # sandbox-only: the simulated violations
     }
 

@@ -6,6 +6,7 @@ bearer's own room (403 otherwise). Every state change is told to the room's sock
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import Any
 
@@ -17,6 +18,7 @@ from . import sessions as svc
 from .api import error, json_body, session_of_request, store
 
 bp = Blueprint("supervisor_rooms", __name__)
+log = logging.getLogger("sandbox.rooms")
 
 CHAT_PAGE_MAX = 100
 
@@ -73,6 +75,24 @@ def stop():
         return jsonify(_room(svc.get(store(), row["id"])))  # stop() twice is harmless
     realtime_of(current_app).room_stopped(row)
     return jsonify(_room(row))
+
+
+@bp.post("/api/room/next")
+def next_step():
+    """The real SDK's wizard reports each finished preliminary step (``{error}``: null, or
+    why the step failed); answers ``{error}``. Logged, so a failing check is visible."""
+    row, refused = _own_room(request.args.get("id"))
+    if refused:
+        return refused
+    body = json_body()
+    failure = body.get("error") if isinstance(body, dict) else None
+    if failure is not None and not isinstance(failure, str):
+        return error('the body must be {"error": null} or {"error": "why the step failed"}', 400)
+    if failure:
+        log.warning("preliminary step of %s failed: %s", row["identifier"], failure[:200])
+    else:
+        log.info("preliminary step of %s done", row["identifier"])
+    return jsonify({"error": failure})
 
 
 @bp.get("/api/chat/<room_id>")
