@@ -37,17 +37,18 @@ SETUP = """([url, token]) => {
 INIT_SETTLED = "() => window.initResult !== undefined"
 
 
-def content_security_policy(sandbox_url: str) -> str:
-    """The portal's policy for a page that runs the SDK of ``sandbox_url``."""
+def content_security_policy(sandbox_url: str, websocket: bool = True) -> str:
+    """The portal's policy for a page that runs the SDK of ``sandbox_url``; without
+    ``websocket``, the portal's old policy that blocked the SDK's socket (issue 11)."""
     scheme, _, rest = sandbox_url.partition("://")
-    socket = ("wss" if scheme == "https" else "ws") + "://" + rest
+    socket = ("wss" if scheme == "https" else "ws") + "://" + rest if websocket else ""
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' {sandbox_url}",
         f"style-src 'self' 'unsafe-inline' {sandbox_url}",
         f"img-src 'self' data: blob: {sandbox_url}",
         f"media-src 'self' blob: {sandbox_url}",
-        f"connect-src 'self' {sandbox_url} {socket}",
+        f"connect-src 'self' {sandbox_url} {socket}".rstrip(),
         "worker-src 'self' blob:",
         f"frame-src {sandbox_url}",
         "form-action 'self'",
@@ -60,10 +61,12 @@ def content_security_policy(sandbox_url: str) -> str:
 def serve_exam_page(sandbox_url: str) -> tuple[str, Callable[[], None]]:
     """Serve the exam page on a free loopback port; return (base_url, shutdown).
 
-    ``/`` loads the SDK; ``/auto`` loads it with the data attributes of an auto-start (which
-    the real 3.20.5 build ignores); ``/back`` is where a referer points.
+    ``/`` loads the SDK; ``/no-socket`` too, under a policy without the websocket;
+    ``/auto`` loads it with the data attributes of an auto-start (which the real 3.20.5
+    build ignores); ``/back`` is where a referer points.
     """
-    policy = content_security_policy(sandbox_url)
+    policies = {True: content_security_policy(sandbox_url),
+                False: content_security_policy(sandbox_url, websocket=False)}
     script = f'<script src="{sandbox_url}/sdk/supervisor.js"'
 
     @Request.application
@@ -73,14 +76,14 @@ def serve_exam_page(sandbox_url: str) -> tuple[str, Callable[[], None]]:
         elif request.path == "/auto":
             body = (f'<h1>Auto</h1>{script} data-supervisor="start" data-provider="jwt" '
                     f'data-token="unused" data-referrer="/back"></script>')
-        elif request.path == "/":
+        elif request.path in ("/", "/no-socket"):
             body = f"<h1>Exam</h1>{script}></script>"
         else:
             return Response("not found", status=404)
         page = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Exam</title>'
                 f'<link rel="icon" href="data:,"></head><body>{body}</body></html>')
         response = Response(page, mimetype="text/html")
-        response.headers["Content-Security-Policy"] = policy
+        response.headers["Content-Security-Policy"] = policies[request.path != "/no-socket"]
         return response
 
     server = make_server("127.0.0.1", 0, app, threaded=True)

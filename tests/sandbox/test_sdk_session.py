@@ -30,8 +30,8 @@ def host(sandbox):
     shutdown()
 
 
-def _open(page, base: str, host: str, token: str, rules: bool = True):
-    page.goto(f"{host}/")
+def _open(page, base: str, host: str, token: str, rules: bool = True, path: str = "/"):
+    page.goto(f"{host}{path}")
     page.evaluate(SETUP, [base, token])
     if rules:
         page.get_by_role("button", name="I agree").click()
@@ -128,18 +128,11 @@ def test_close_then_start_continues_and_stop_logout_close_the_socket(page, sandb
 
 
 def test_without_a_socket_the_metrics_report_no_network(page, console_errors, sandbox, host):
-    """The real SDK swallows a failed socket: init() resolves and n1 (no network) is 100."""
+    """Under the portal's old policy, which blocked the websocket (issue 11), the real SDK
+    swallows the failed socket: init() resolves, no start event, n1 (no network) is 100."""
     base, _ = sandbox
-    refused = []
-
-    def refuse(ws):
-        refused.append(ws.url)
-        ws.close()
-
-    console_errors.allow(r"WebSocket connection to 'ws://.*/socket\.io/.*' failed")
-    page.route_web_socket(lambda url: "/socket.io/" in url, refuse)
-    _open(page, base, host, make_token(identifier="Session03"))
-    assert refused
+    console_errors.allow(r"violates the following Content Security Policy directive: \"connect-src")
+    _open(page, base, host, make_token(identifier="Session03"), path="/no-socket")
     room = page.evaluate("sv.start()")
     assert room["id"] == "Session03"
     page.wait_for_function("() => window.events.some(e => e.name === 'metrics')", timeout=5000)
@@ -148,6 +141,12 @@ def test_without_a_socket_the_metrics_report_no_network(page, console_errors, sa
     assert event["score"] == 0 and event["violated"] is True
     # No room:start can arrive without the socket: the page's start event never fires.
     assert page.evaluate("window.events.some(e => e.name === 'start')") is False
+    # The policy blocked the websocket and nothing else; the guard need not report it again.
+    host_name = base.split("://", 1)[1]
+    assert console_errors.violations
+    assert {(v["directive"], v["blocked"].split("/socket.io/")[0]) for v in console_errors.violations} == {
+        ("connect-src", f"ws://{host_name}")}
+    console_errors.violations.clear()
 
 
 def test_console_injection_arrives_over_the_socket(page, sandbox, host):
