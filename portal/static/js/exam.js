@@ -75,14 +75,38 @@
   // ---- the proctoring lifecycle ------------------------------------------------------
   function setStatus(text) { $("proctoring-status").textContent = text; }
 
+  // What a student can do about each named SDK error (contract §1.1).
+  var SDK_ERROR_ADVICE = {
+    Unsupported: "Open the exam in a current Chrome, Edge or Firefox.",
+    WrongSize: "Make the browser window larger (or maximise it).",
+    NoRecorder: "Your browser cannot record; use a current Chrome, Edge or Firefox.",
+    NoPicture: "The camera shows no picture: close other programs that use it.",
+    NoVideo: "Allow the camera for this site and check that it is connected.",
+    LowVolume: "Your microphone is too quiet: check its level and that it is not muted.",
+    NoAudio: "Allow the microphone for this site and check that it is connected.",
+    NoCapture: "Allow screen sharing and choose your entire screen.",
+    Multiscreen: "Disconnect every display but one.",
+    NoScreen: "Share your entire screen, not a window or a tab.",
+    NoConnection: "Check your internet connection.",
+    RtcError: "The video connection failed: check your network, or try another network."
+  };
+
   function showStartError(error) {
-    var name = (error && error.name && error.name !== "Error") ? error.name + ": " : "";
+    var name = error && error.name && error.name !== "Error" ? error.name : "";
+    var message = (error && error.message) || String(error);
+    var text;
+    if (name) {
+      text = name + ": " + message + ". " + (SDK_ERROR_ADVICE[name] || "");
+    } else {
+      // The SDK rejects a refused request with a bare Error(statusText) (contract §1.6).
+      text = "The proctoring service did not accept the session (" + message + "). " +
+             "Press Retry; if it keeps failing, tell your instructor.";
+    }
     $("proctoring-error-message").textContent =
-      name + ((error && error.message) || String(error)) +
-      ". The test is shown only once proctoring runs.";
+      text.trim() + " The test is shown only once proctoring runs.";
     $("proctoring-error").hidden = false;
     setStatus("Proctoring did not start.");
-    log("error", "start failed", { name: error && error.name, message: error && error.message });
+    log("error", "start failed", { name: error && error.name, message: message });
   }
 
   function loadSdkScript() {
