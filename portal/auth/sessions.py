@@ -73,6 +73,9 @@ def enforce_lifetimes() -> None:
     """Before every request: a login past either lifetime is forgotten (the request
     goes on as anonymous, with a flashed message that says why); a valid one notes the
     activity."""
+    # `g` belongs to the app context, which a request shares with an enclosing one
+    # (tests, scripts): a user loaded before must not answer for this request.
+    g.pop("_login_user", None)
     if "_user_id" not in session:
         return
     now = int(time.time())

@@ -51,11 +51,13 @@ def _insert_first_try(username: str, now: datetime, limits: Limits) -> bool:
     if dialect not in _INSERTS:
         raise RuntimeError(f"no race-free insert for the {dialect} database")
     locked_until = now + limits.lockout if limits.max_failures <= 1 else None
+    # RETURNING, not rowcount: SQLAlchemy reports -1 for this INSERT on psycopg 3.
     inserted = db.session.execute(
         _INSERTS[dialect](LoginThrottle)
         .values(username=username, failures=1, window_start=now, locked_until=locked_until)
-        .on_conflict_do_nothing(index_elements=["username"]))
-    return inserted.rowcount == 1
+        .on_conflict_do_nothing(index_elements=["username"])
+        .returning(LoginThrottle.username))
+    return inserted.scalar() is not None
 
 
 def _count_another_try(username: str, now: datetime, limits: Limits) -> bool:
