@@ -153,3 +153,13 @@ def test_the_limits_are_settings(backend, tmp_path):
         auth = Auth(client)
         assert [r.status_code for r in fail(auth, "someone", 2)] == [401, 429]
         db.session.remove()
+
+
+def test_an_operator_lifts_a_lockout(auth, student, runner):
+    fail(auth, times=LIMIT)
+    assert auth.login().status_code == 429
+    result = runner.invoke(args=["users", "unlock", "student1"])
+    assert result.exit_code == 0 and "student1 may log in again." in result.output
+    assert auth.login().status_code == 302
+    result = runner.invoke(args=["users", "unlock", "student1"])
+    assert "had no failed logins on record" in result.output

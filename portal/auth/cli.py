@@ -42,6 +42,17 @@ def password(username: str, password: str):
     click.echo(f"Password of {username} changed; their sessions have ended.")
 
 
+@users_cli.command("unlock")
+@click.argument("username")
+def unlock(username: str):
+    """Lift a lockout by failed logins (LOGIN_ACCOUNT_*) at once."""
+    if services.unlock(username):
+        db.session.commit()
+        click.echo(f"{username} may log in again.")
+    else:
+        click.echo(f"{username} had no failed logins on record.")
+
+
 @users_cli.command("import")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8"))
 def import_(csv_file):

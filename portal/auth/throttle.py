@@ -108,3 +108,10 @@ def forget(username: str, now: datetime, limits: Limits | None = None) -> None:
     db.session.execute(delete(LoginThrottle)
                        .where(or_(LoginThrottle.username == username, stale))
                        .execution_options(synchronize_session=False))
+
+
+def clear(username: str) -> bool:
+    """Forget one name's count and lockout. True when there was one."""
+    result = db.session.execute(delete(LoginThrottle).where(LoginThrottle.username == username)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount == 1
