@@ -1,8 +1,7 @@
 """Log in and out."""
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, current_app, flash, make_response, redirect, render_template,
-                   request, url_for)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.auth import services, sessions
@@ -35,13 +34,10 @@ def login():
             user = services.log_in(form.username.data, form.password.data)
         except services.LoginRefused as refusal:
             flash(str(refusal), "error")
-            response = make_response(render_template("auth/login.html", form=form))
-            if refusal.retry_after:
-                response.status_code = 429
-                response.headers["Retry-After"] = str(refusal.retry_after)
-            else:
-                response.status_code = 401
-            return response
+            if refusal.retry_after:  # locked: say when to come back
+                return (render_template("auth/login.html", form=form), 429,
+                        {"Retry-After": str(refusal.retry_after)})
+            return render_template("auth/login.html", form=form), 401
         sessions.begin(user)
         return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
     return render_template("auth/login.html", form=form), (400 if form.errors else 200)
