@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -80,11 +81,16 @@ def _configure_sessions(app: Flask) -> None:
         app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
+    # The cookie's own signature expires with the longest a login may last (Flask's
+    # default is 31 days); the idle and absolute lifetimes proper are checked on every
+    # request from the session's timestamps (auth/sessions.py).
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_MAX_HOURS"])
 
 
 def register_extensions(app: Flask) -> None:
     import portal.models  # noqa: F401  (the whole schema, for Alembic)
-    from portal.auth.models import AnonymousUser, User
+    from portal.auth import sessions
+    from portal.auth.models import AnonymousUser
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
@@ -94,10 +100,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.anonymous_user = AnonymousUser
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    sessions.register(app)  # the user loader (session version) and the lifetimes
 
 
 def register_blueprints(app: Flask) -> None:

@@ -6,11 +6,17 @@ app factory; nothing reads the environment at import time.
 from __future__ import annotations
 
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 MODES = ("production", "demo", "test")
 
 # Secrets the portal refuses to start without, outside demo and test mode.
 REQUIRED_SECRETS = ("SECRET_KEY", "PROCTOR_JWT_SECRET", "PROCTOR_WEBHOOK_KEY")
+
+# Where the portal says it lives in demo and test mode when PUBLIC_URL is not set (the
+# address `make run` serves). Never the request's Host header: a forged Host would
+# otherwise choose where the proctoring server posts results, with the webhook key.
+DEMO_PUBLIC_URL = "http://127.0.0.1:5000"
 
 # Demo/test values. They match the sandbox's own defaults, so a fresh clone works
 # without configuration; `make run` replaces them with random ones in instance/.
@@ -24,7 +30,7 @@ DEMO_SECRETS = {
 DEFAULTS: dict[str, Any] = {
     "PORTAL_MODE": "production",
     "DATABASE_URL": None,  # None: sqlite file in the instance folder
-    "PUBLIC_URL": None,  # None: taken from the request
+    "PUBLIC_URL": None,  # required outside demo/test; DEMO_PUBLIC_URL there
     "PROCTOR_URL": "http://127.0.0.1:5001",
     "PROCTOR_PROVIDER": "jwt",
     "PROCTOR_WEBHOOK_HEADER": "X-Api-Key",
@@ -47,13 +53,27 @@ DEFAULTS: dict[str, Any] = {
     "VERDICT_GRACE_MINUTES": 30,
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
+    # Per account, in the database (shared by every worker and host): this many failed
+    # logins within the window lock the account for the lockout (auth/throttle.py).
+    "LOGIN_ACCOUNT_MAX_FAILURES": 10,
+    "LOGIN_ACCOUNT_WINDOW_MINUTES": 15,
+    "LOGIN_ACCOUNT_LOCKOUT_MINUTES": 15,
+    # A session ends after this long without a request, and this long after the login
+    # (auth/sessions.py). The idle time must exceed an exam's: a framed test page
+    # without the SDK talks to the portal only when the student saves an answer.
+    "SESSION_IDLE_MINUTES": 120,
+    "SESSION_MAX_HOURS": 12,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SESSION_COOKIE_SECURE": False,
     "LOG_LEVEL": "INFO",
 }
 
+# Whole numbers that must be at least 1.
+POSITIVE_INT_SETTINGS = {"LOGIN_ACCOUNT_MAX_FAILURES", "LOGIN_ACCOUNT_WINDOW_MINUTES",
+                         "LOGIN_ACCOUNT_LOCKOUT_MINUTES", "SESSION_IDLE_MINUTES",
+                         "SESSION_MAX_HOURS"}
 INT_SETTINGS = {"PROCTOR_TOKEN_TTL", "OUTBOX_MAX_TRIES", "OUTBOX_LEASE_SECONDS",
-                "VERDICT_GRACE_MINUTES", "MAX_CONTENT_LENGTH"}
+                "VERDICT_GRACE_MINUTES", "MAX_CONTENT_LENGTH"} | POSITIVE_INT_SETTINGS
 FLOAT_SETTINGS = {"OUTBOX_BACKOFF_BASE", "OUTBOX_POLL_SECONDS", "OUTBOX_RECONCILE_SECONDS",
                   "OUTBOX_HTTP_TIMEOUT"}
 BOOL_SETTINGS = {"PROCTOR_DEBUG_PANEL", "OUTBOX_IN_PROCESS_WORKER", "SESSION_COOKIE_SECURE"}
@@ -108,9 +128,30 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     if settings["PROCTOR_VENDOR"] == "constructor" and not settings.get("CONSTRUCTOR_JWT_SECRET"):
         raise ConfigError("CONSTRUCTOR_JWT_SECRET not set, and PROCTOR_VENDOR=constructor needs it. "
                           "Set it in the environment or instance/config.py.")
+    if mode in ("demo", "test"):
+        settings["PUBLIC_URL"] = settings.get("PUBLIC_URL") or DEMO_PUBLIC_URL
+    if not settings.get("PUBLIC_URL"):
+        raise ConfigError(
+            "PUBLIC_URL not set. It is the portal's public base URL (e.g. "
+            "https://exams.example.edu): the proctoring tokens' api, url and referrer and "
+            "Constructor's session URLs are built from it, never from the request's Host. "
+            "Set it in the environment or instance/config.py (or PORTAL_MODE=demo for a local demo)."
+        )
+    for name in sorted(POSITIVE_INT_SETTINGS):
+        value = settings[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name}={value!r} must be a whole number of at least 1")
+    if settings["SESSION_IDLE_MINUTES"] > settings["SESSION_MAX_HOURS"] * 60:
+        raise ConfigError(f"SESSION_IDLE_MINUTES={settings['SESSION_IDLE_MINUTES']} is longer "
+                          f"than SESSION_MAX_HOURS={settings['SESSION_MAX_HOURS']}: lower it, "
+                          "or raise SESSION_MAX_HOURS")
     for name in ("PROCTOR_URL", "CONSTRUCTOR_URL", "PUBLIC_URL"):
         if settings.get(name):
-            if not settings[name].startswith(("http://", "https://")):
-                raise ConfigError(f"{name}={settings[name]!r} must start with http:// or https://")
+            parts = urlsplit(settings[name])
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(f"{name}={settings[name]!r} must start with http:// or https:// "
+                                  "and name a host")
+            if parts.query or parts.fragment:
+                raise ConfigError(f"{name}={settings[name]!r}: give a base URL, without ? or #")
             settings[name] = settings[name].rstrip("/")
     return settings

@@ -68,3 +68,63 @@ def test_constructor_as_default_vendor_needs_its_secret():
 def test_outbox_timings_come_from_the_environment():
     assert from_environment({"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_HTTP_TIMEOUT": "4"}) == {
         "OUTBOX_POLL_SECONDS": 0.5, "OUTBOX_HTTP_TIMEOUT": 4.0}
+
+
+PRODUCTION_SECRETS = {"SECRET_KEY": "s", "PROCTOR_JWT_SECRET": "j", "PROCTOR_WEBHOOK_KEY": "k"}
+
+
+def test_production_refuses_to_start_without_public_url():
+    with pytest.raises(ConfigError) as error:
+        validate(settings(**PRODUCTION_SECRETS))
+    message = str(error.value)
+    assert message.startswith("PUBLIC_URL not set.")
+    assert "public base URL" in message and "never from the request's Host" in message
+
+
+def test_create_app_refuses_without_public_url(monkeypatch, tmp_path):
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    monkeypatch.delenv("PORTAL_MODE", raising=False)
+    monkeypatch.setattr("flask.Config.from_pyfile", lambda *a, **k: False)
+    with pytest.raises(ConfigError, match="PUBLIC_URL not set"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite", **PRODUCTION_SECRETS})
+
+
+@pytest.mark.parametrize("mode", ["demo", "test"])
+def test_demo_and_test_mode_default_public_url_is_fixed(mode):
+    assert validate(settings(PORTAL_MODE=mode))["PUBLIC_URL"] == "http://127.0.0.1:5000"
+
+
+def test_public_url_keeps_a_path_prefix_without_its_slash():
+    result = validate(settings(**PRODUCTION_SECRETS, PUBLIC_URL="https://uni.example/exams/"))
+    assert result["PUBLIC_URL"] == "https://uni.example/exams"
+
+
+@pytest.mark.parametrize("value,message", [
+    ("portal.example.edu", "must start with http:// or https://"),
+    ("https://", "name a host"),
+    ("https://portal.example.edu/?x=1", "without \\? or #"),
+])
+def test_a_bad_public_url_is_named(value, message):
+    with pytest.raises(ConfigError, match=f"PUBLIC_URL=.*{message}"):
+        validate(settings(**PRODUCTION_SECRETS, PUBLIC_URL=value))
+
+
+@pytest.mark.parametrize("name", ["SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS",
+                                  "LOGIN_ACCOUNT_MAX_FAILURES", "LOGIN_ACCOUNT_WINDOW_MINUTES",
+                                  "LOGIN_ACCOUNT_LOCKOUT_MINUTES"])
+def test_session_and_login_limits_are_positive_whole_numbers(name):
+    assert from_environment({name: "7"}) == {name: 7}
+    with pytest.raises(ConfigError, match=f"{name}=0 must be a whole number of at least 1"):
+        validate(settings(PORTAL_MODE="demo", **{name: 0}))
+
+
+def test_the_idle_lifetime_fits_in_the_absolute_one():
+    with pytest.raises(ConfigError, match="SESSION_IDLE_MINUTES=180 is longer than SESSION_MAX_HOURS=2"):
+        validate(settings(PORTAL_MODE="demo", SESSION_IDLE_MINUTES=180, SESSION_MAX_HOURS=2))
+
+
+def test_session_defaults():
+    result = validate(settings(PORTAL_MODE="demo"))
+    assert (result["SESSION_IDLE_MINUTES"], result["SESSION_MAX_HOURS"]) == (120, 12)
+    assert (result["LOGIN_ACCOUNT_MAX_FAILURES"], result["LOGIN_ACCOUNT_WINDOW_MINUTES"],
+            result["LOGIN_ACCOUNT_LOCKOUT_MINUTES"]) == (10, 15, 15)

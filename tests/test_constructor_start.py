@@ -176,14 +176,6 @@ def test_expiry_outside_a_request_enqueues_too(app):
     assert job_of(attempt).payload == {"sessionFinishUrl": f"http://portal.test/attempts/{attempt.id}/result"}
 
 
-def test_without_public_url_outside_a_request_the_body_is_empty(app):
-    app.config["PUBLIC_URL"] = None
-    attempt = running_attempt()
-    services.terminate(attempt, "Proctor ended it.")
-    db.session.commit()
-    assert job_of(attempt).payload == {}
-
-
 def test_closing_twice_enqueues_once(app):
     attempt = closed_attempt()
     assert services.terminate(attempt, "again") is False

@@ -99,6 +99,7 @@ def test_the_worker_refuses_to_start_without_the_secret(live_app, tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PROCTOR_", "CONSTRUCTOR_"))}
     env.update({"PORTAL_MODE": "production", "SECRET_KEY": "x" * 32,
                 "PROCTOR_JWT_SECRET": "y" * 32, "PROCTOR_WEBHOOK_KEY": "z" * 32,
+                "PUBLIC_URL": "http://portal.test",
                 "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}"})
     result = subprocess.run([FLASK, "--app", "wsgi", "outbox", "work", "--once"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)

@@ -165,3 +165,79 @@ def test_proctor_link_is_instructor_only_and_short_lived(client, auth, student, 
     assert payload["role"] == "proctor" and payload["username"] == "teacher"
     assert payload["identifier"] == db.session.get(Attempt, attempt_id).identifier
     assert payload["exp"] - time.time() <= 60
+
+
+# ---- the token's URLs come from PUBLIC_URL, never from the request ------------------
+
+FORGED_HOST = "evil.example"
+
+
+def forged(client) -> None:
+    """Every request of this client claims to be for another host, as a student's curl can."""
+    client.environ_base["HTTP_HOST"] = FORGED_HOST
+
+
+def token_urls(payload: dict) -> list[str]:
+    return [payload[name] for name in ("api", "url", "referrer") if name in payload]
+
+
+@pytest.mark.parametrize("public_url,base", [("https://exams.example.edu/portal", None),
+                                             (None, "http://127.0.0.1:5000")])
+def test_a_forged_host_changes_no_url_in_a_token(backend, tmp_path, public_url, base):
+    """With PUBLIC_URL (here with a path prefix) and, in test mode, without it (the
+    documented default): the token endpoint, the token link and the auto-start page."""
+    from flask import url_for
+
+    from tests.conftest import Auth, add_user, make_app
+
+    app = make_app(backend, tmp_path, PUBLIC_URL=public_url)
+    base = base or public_url
+    with app.app_context():
+        with app.test_request_context("/", headers={"Host": FORGED_HOST}):
+            # The forged Host does reach the app: url_for would have used it.
+            assert url_for("exams.attempt_page", attempt_id=1, _external=True).startswith(
+                f"http://{FORGED_HOST}/")
+        add_user("student1")
+        exam = add_exam()
+        client = app.test_client()
+        forged(client)
+        auth = Auth(client)
+        auth.login()
+        attempt_id, headers = start_attempt(client, auth, exam)
+        secret = app.config["PROCTOR_JWT_SECRET"]
+        fetched = tokens.decode(client.post(f"/api/attempts/{attempt_id}/token",
+                                            headers=headers).json["token"], secret)
+        linked = tokens.decode(client.get(f"/attempts/{attempt_id}/token-link")
+                               .location.split("token=")[1], secret)
+        auto_page = client.get(f"/attempts/{attempt_id}/auto").get_data(as_text=True)
+        db.session.remove()
+    assert fetched["api"] == f"{base}/api/proctoring/webhook"
+    assert fetched["referrer"] == f"{base}/attempts/{attempt_id}"
+    for payload in (fetched, linked):
+        assert token_urls(payload) and all(url.startswith(base + "/") for url in token_urls(payload))
+    assert FORGED_HOST not in auto_page
+    assert f'{base}/attempts/{attempt_id}"' in auto_page
+
+
+@pytest.mark.parametrize("public_url,base", [("http://portal.test", None),
+                                             (None, "http://127.0.0.1:5000")])
+def test_a_forged_host_changes_no_url_of_a_constructor_start(backend, tmp_path, public_url, base):
+    from tests.conftest import Auth, add_user, make_app
+    from tests.test_constructor_support import SECRET, constructor_exam, form_action_and_token
+
+    app = make_app(backend, tmp_path, PUBLIC_URL=public_url)
+    base = base or public_url
+    with app.app_context():
+        add_user("student1")
+        client = app.test_client()
+        forged(client)
+        auth = Auth(client)
+        auth.login()
+        exam = constructor_exam()
+        page = client.post(f"/exams/{exam.id}/start", data={"csrf_token": auth.csrf("/")})
+        _, token = form_action_and_token(page.get_data(as_text=True))
+        attempt_id = db.session.scalar(db.select(Attempt.id))
+        db.session.remove()
+    payload = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert payload["sessionUrl"] == f"{base}/attempts/{attempt_id}/framed"
+    assert payload["sessionFinishUrl"] == f"{base}/attempts/{attempt_id}/result"

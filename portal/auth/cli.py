@@ -1,8 +1,10 @@
 """`flask users ...`: create and import accounts."""
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from portal.auth import services
+from portal.auth.models import User
 from portal.extensions import db
 
 users_cli = AppGroup("users", help="Manage student and instructor accounts.")
@@ -22,6 +24,33 @@ def create(username: str, password: str, role: str, display_name: str | None, gr
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Created {role} {username}.")
+
+
+@users_cli.command("password")
+@click.argument("username")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True)
+def password(username: str, password: str):
+    """Set an account's password. Every session of the account ends (log in again)."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"No user {username!r}.")
+    try:
+        services.change_password(user, password)
+    except services.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Password of {username} changed; their sessions have ended.")
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+def unlock(username: str):
+    """Lift a lockout by failed logins (LOGIN_ACCOUNT_*) at once."""
+    if services.unlock(username):
+        db.session.commit()
+        click.echo(f"{username} may log in again.")
+    else:
+        click.echo(f"{username} had no failed logins on record.")
 
 
 @users_cli.command("import")

@@ -2,11 +2,11 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from portal.auth import services
+from portal.auth import services, sessions
 from portal.auth.forms import LoginForm
-from portal.extensions import limiter
+from portal.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -30,17 +30,23 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
-        if user is not None:
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
-        flash("Wrong username or password.", "error")
-        return render_template("auth/login.html", form=form), 401
+        try:
+            user = services.log_in(form.username.data, form.password.data)
+        except services.LoginRefused as refusal:
+            flash(str(refusal), "error")
+            if refusal.retry_after:  # locked: say when to come back
+                return (render_template("auth/login.html", form=form), 429,
+                        {"Retry-After": str(refusal.retry_after)})
+            return render_template("auth/login.html", form=form), 401
+        sessions.begin(user)
+        return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
     return render_template("auth/login.html", form=form), (400 if form.errors else 200)
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    """End the session on the server (every session of the account), not only here."""
+    sessions.end()
+    db.session.commit()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from flask import abort, current_app, has_request_context, redirect, render_template, url_for
+from flask import abort, current_app, redirect, render_template, url_for
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints,
                       ValidationError)
 
@@ -29,6 +29,7 @@ from portal.proctoring.outbox import jobs
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.results import ResultUpdate
 from portal.proctoring.schemas import Date, InvalidDelivery, Problem, Score
+from portal.urls import public_url
 
 VENDOR = "constructor"
 FINISH_JOB = "constructor_finish"
@@ -63,19 +64,6 @@ def session_api_url(session_id: str, action: str) -> str:
     config = current_app.config
     return (f"{config['CONSTRUCTOR_URL']}/api/v2/integration/simple/"
             f"{config['CONSTRUCTOR_INTEGRATION']}/sessions/{quote(session_id, safe='')}/{action}/")
-
-
-def portal_url(endpoint: str, **values: Any) -> str | None:
-    """An absolute portal URL, also outside a request (worker, CLI) when PUBLIC_URL is
-    set. None when neither a request nor PUBLIC_URL tells the portal's address."""
-    base = current_app.config.get("PUBLIC_URL")
-    if has_request_context():
-        path = url_for(endpoint, **values)
-        return base + path if base else url_for(endpoint, _external=True, **values)
-    if not base:
-        return None
-    adapter = current_app.url_map.bind("portal.invalid")
-    return base + adapter.build(endpoint, values)
 
 
 # ---- tokens -------------------------------------------------------------------------
@@ -123,10 +111,10 @@ def start_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, An
         "startDate": isoformat_z(start),
         "endDate": isoformat_z(end),
         "sessionId": attempt.identifier,
-        "sessionUrl": portal_url("proctoring.framed_attempt", attempt_id=attempt.id),
+        "sessionUrl": public_url("proctoring.framed_attempt", attempt_id=attempt.id),
         # Where the vendor sends the student when the test is over (the finish call
         # repeats it; the vendor keeps the latest).
-        "sessionFinishUrl": portal_url("exams.result", attempt_id=attempt.id),
+        "sessionFinishUrl": public_url("exams.result", attempt_id=attempt.id),
     }
     if user.lang:
         payload["language"] = user.lang
@@ -164,10 +152,9 @@ class ConstructorProvider:
 
 def enqueue_finish(attempt: Attempt) -> OutboxJob:
     """The attempt's finish job (created if missing), in the caller's transaction.
-    `sessionFinishUrl` is the result page when the portal's address is known; without
-    it the body is empty and the vendor uses the start's sessionFinishUrl."""
-    finish_url = portal_url("exams.result", attempt_id=attempt.id)
-    return jobs.enqueue(FINISH_JOB, attempt, {"sessionFinishUrl": finish_url} if finish_url else {})
+    `sessionFinishUrl` is the result page (from PUBLIC_URL, also in a worker or the CLI)."""
+    return jobs.enqueue(FINISH_JOB, attempt,
+                        {"sessionFinishUrl": public_url("exams.result", attempt_id=attempt.id)})
 
 
 def requeue_finish(attempt: Attempt) -> OutboxJob:

@@ -12,13 +12,8 @@ from flask import current_app, redirect, render_template, request, url_for
 from portal.db_types import isoformat_z, utcnow
 from portal.exams.models import Attempt
 from portal.proctoring import providers, tokens
-
-
-def public_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL of the portal: PUBLIC_URL when set, else from the request."""
-    base = current_app.config.get("PUBLIC_URL")
-    path = url_for(endpoint, **values)
-    return base + path if base else url_for(endpoint, _external=True, **values)
+# The token's URLs come from PUBLIC_URL only (portal/urls.py); the views use it from here too.
+from portal.urls import public_url
 
 
 def student_payload(attempt: Attempt, now: datetime | None = None,
