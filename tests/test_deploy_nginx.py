@@ -110,15 +110,26 @@ def _wait_for(url: str, process: subprocess.Popen, **kw) -> None:
     raise AssertionError(f"{url} did not answer 200 within {STEP_TIMEOUT} s")
 
 
-def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
+def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     if process.poll() is None:
         process.send_signal(sig)
     try:
-        _, err = process.communicate(timeout=STEP_TIMEOUT)
+        process.communicate(timeout=STEP_TIMEOUT)
     except subprocess.TimeoutExpired:
         process.kill()
-        _, err = process.communicate(timeout=5)
-    return err or ""
+        process.communicate(timeout=5)
+
+
+def _log_entries(path: Path, wanted) -> list[dict]:
+    """The JSON lines of a log that match `wanted`, waiting up to 5 s for one: nginx
+    writes its line once the response is sent, so it may come just after the answer."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        entries = [e for e in (json.loads(line) for line in lines if line.startswith("{")) if wanted(e)]
+        if entries or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.05)
 
 
 class FromAddress(HTTPAdapter):
@@ -181,8 +192,9 @@ def deployment(tmp_path_factory):
     tested = _run(nginx_args + ["-t"], env)
     assert "test is successful" in tested.stderr, tested.stderr
 
+    gunicorn_log = open(tmp / "gunicorn.log", "w")
     gunicorn = subprocess.Popen([str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
-                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=ROOT, env=env, stdout=gunicorn_log, stderr=subprocess.STDOUT,
                                 text=True)
     nginx = None
     try:
@@ -197,6 +209,7 @@ def deployment(tmp_path_factory):
         if nginx is not None:
             _stop(nginx, signal.SIGQUIT)  # graceful: finish open requests, then exit
         _stop(gunicorn)
+        gunicorn_log.close()
 
 
 @pytest.fixture
@@ -226,8 +239,8 @@ def test_nginx_accepts_the_site_and_healthz_answers_through_it(deployment, visit
     response = visitor.get(deployment["public_url"] + "/healthz", timeout=10)
     assert response.json() == {"status": "ok", "database": "ok"}
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
-    line = json.loads((deployment["tmp"] / "access.log").read_text().splitlines()[-1])
-    assert line["uri"] == "/healthz" and line["status"] == 200 and line["request_id"]
+    (line, *_) = _log_entries(deployment["tmp"] / "access.log", lambda e: e["uri"] == "/healthz")
+    assert line["status"] == 200 and re.fullmatch(r"[0-9a-f]{32}", line["request_id"])
 
 
 @needs_nginx
@@ -328,7 +341,15 @@ def test_x_forwarded_for_is_trusted_exactly_once(deployment, visitor):
     headers = json.loads(headers)
     assert headers["Remote-Addr"] == CLIENT_ADDR
     assert headers["X-Forwarded-For"] == f"203.0.113.9, {CLIENT_ADDR}"
-    assert headers["X-Request-Id"] != "forged" and re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-Id"])
+    request_id = headers["X-Request-Id"]
+    assert request_id != "forged" and re.fullmatch(r"[0-9a-f]{32}", request_id)
+
+    # One id through nginx's JSON access log, the portal's JSON log and the delivery log.
+    (access,) = _log_entries(deployment["tmp"] / "access.log", lambda e: e["request_id"] == request_id)
+    assert access["uri"] == "/api/proctoring/webhook" and access["status"] == 200
+    (entry,) = _log_entries(deployment["tmp"] / "gunicorn.log", lambda e: e.get("request_id") == request_id)
+    assert entry["logger"] == "portal.proctoring.webhooks" and entry["path"] == "/api/proctoring/webhook"
+    assert "identifier=deploycheck0000000000001" in entry["message"]
 
 
 # ---- the settings behind it (no nginx needed) -------------------------------------------
