@@ -352,7 +352,32 @@ def test_x_forwarded_for_is_trusted_exactly_once(deployment, visitor):
     assert "identifier=deploycheck0000000000001" in entry["message"]
 
 
-# ---- the settings behind it (no nginx needed) -------------------------------------------
+# ---- the settings and units behind it (no nginx needed) -------------------------------
+
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze not installed (Debian's systemd)")
+def test_the_systemd_units_are_valid(tmp_path):
+    """`systemd-analyze verify` on deploy/systemd/, with this checkout and its virtualenv
+    in place of /srv/exam-portal (it checks that each ExecStart exists)."""
+    units = sorted((ROOT / "deploy" / "systemd").glob("portal-*"))
+    assert {u.name for u in units} >= {"portal-web.service", "portal-outbox.service",
+                                       "portal-migrate.service"}
+    for unit in units:
+        text = unit.read_text().replace("/srv/exam-portal/.venv", str(BIN.parent))
+        (tmp_path / unit.name).write_text(text.replace("/srv/exam-portal", str(ROOT)))
+    done = subprocess.run([SYSTEMD_ANALYZE, "verify", *(f"./{u.name}" for u in units)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=STEP_TIMEOUT)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+    web = (ROOT / "deploy" / "systemd" / "portal-web.service").read_text()
+    assert "ExecStart=/srv/exam-portal/.venv/bin/gunicorn --config gunicorn.conf.py wsgi:app" in web
+    for name in ("portal-web.service", "portal-outbox.service"):
+        # Migrations run once before the app and the worker start.
+        assert "After=network-online.target portal-migrate.service" in (ROOT / "deploy" / "systemd" / name).read_text()
+
+
+# ---- the settings behind it ---------------------------------------------------------------
 
 def test_no_forwarded_header_is_trusted_by_default():
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": "sqlite://"})

@@ -23,6 +23,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -171,20 +172,32 @@ def run_command(command: str, live: dict) -> subprocess.CompletedProcess:
 
 
 def _run_until_sigterm(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    """A long-running worker: it must keep running, then exit 0 on SIGTERM (graceful)."""
+    """A long-running worker: once it says it started it must keep running, then exit 0
+    on SIGTERM (graceful)."""
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
     try:
-        time.sleep(3)
-        assert process.poll() is None, process.communicate(timeout=5)
+        deadline = time.monotonic() + TIMEOUT
+        while not any("started" in line for line in lines):
+            assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        time.sleep(1)
+        assert process.poll() is None, "".join(lines)
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=TIMEOUT)
+        process.wait(timeout=TIMEOUT)
     finally:
         if process.poll() is None:
             process.kill()
-            process.communicate(timeout=5)
-    assert process.returncode == 0, f"{args} exited {process.returncode} on SIGTERM:\n{err}"
-    return subprocess.CompletedProcess(args, 0, out, err)
+            process.wait(timeout=5)
+    reader.join(timeout=5)
+    out = process.stdout.read()
+    process.stdout.close()
+    process.stderr.close()
+    assert process.returncode == 0, f"{args} exited {process.returncode} on SIGTERM:\n{''.join(lines)}"
+    return subprocess.CompletedProcess(args, 0, out, "".join(lines))
 
 
 def _production_env_file(live: dict) -> Path:
