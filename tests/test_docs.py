@@ -257,6 +257,53 @@ def test_the_guide_shows_what_proctor_check_prints(live):
     assert normal(printed) == normal(match.group(1))
 
 
+def inline_commands() -> list[tuple[str, str]]:
+    """`flask --app wsgi ...` and `make ...` named in running text (not in a block)."""
+    found = []
+    for path in RUN_DOCS:
+        text = re.sub(r"^ *```.*?^ *```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+        for span in CODE_SPAN.findall(text):
+            if re.match(r"(\.venv/bin/)?flask --app wsgi |make [a-z]", span):
+                found.append((path.name, span))
+    return found
+
+
+def test_every_command_named_in_the_text_exists(app):
+    """Inline commands often carry placeholders (`<attempt id>`), so they are not run:
+    each command, subcommand and option they name must exist (make targets: `make -n`)."""
+    import click
+    from flask.cli import FlaskGroup, ScriptInfo
+
+    spans = inline_commands()
+    assert len(spans) >= 5, spans
+    group = FlaskGroup(create_app=lambda: app)
+    context = click.Context(group, obj=ScriptInfo(create_app=lambda: app))
+    problems = []
+    for name, span in spans:
+        words = span.split()
+        if words[0] == "make":
+            done = subprocess.run(["make", "-n", words[1]], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=TIMEOUT)
+            if done.returncode:
+                problems.append(f"{name}: {span}: {done.stderr.strip()}")
+            continue
+        command: click.Command | None = group
+        options = []
+        for word in words[3:]:
+            if word.startswith("--"):
+                options.append(word.split("=")[0])
+            elif re.fullmatch(r"[a-z][\w-]*", word) and isinstance(command, click.Group):
+                command = command.get_command(context, word)
+                if command is None:
+                    break
+        if command is None or command is group:
+            problems.append(f"{name}: {span}: no such command")
+            continue
+        known = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        problems += [f"{name}: {span}: no option {o}" for o in options if o not in known]
+    assert not problems, "\n".join(problems)
+
+
 # ---- settings ----------------------------------------------------------------------
 
 SETTING_NAME = re.compile(
