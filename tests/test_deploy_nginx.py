@@ -352,6 +352,61 @@ def test_x_forwarded_for_is_trusted_exactly_once(deployment, visitor):
     assert "identifier=deploycheck0000000000001" in entry["message"]
 
 
+# ---- local HTTPS for the demo (deploy/nginx/local-https.conf) ---------------------------
+
+@needs_nginx
+def test_the_local_https_site_serves_the_portal_and_the_sdk(tmp_path):
+    """The guide's local HTTPS recipe: the portal and the sandbox behind nginx over TLS,
+    so an https page loads the SDK from an https origin (no mixed content)."""
+    from tests.conftest import make_app
+    from tests.live import serve
+    from tests.sandbox.live import serve_sandbox
+
+    sandbox_url, _, stop_sandbox = serve_sandbox()
+    portal_port, sdk_port = _free_port(), _free_port()
+    app = make_app("sqlite", tmp_path, PROCTOR_URL=f"https://{PUBLIC_NAME}:{sdk_port}",
+                   PUBLIC_URL=f"https://{PUBLIC_NAME}:{portal_port}", SESSION_COOKIE_SECURE=True,
+                   PROXY_FIX_X_FOR=1, PROXY_FIX_X_PROTO=1, PROXY_FIX_X_HOST=1, PROXY_FIX_X_PORT=1)
+    portal_url, stop_portal = serve(app, "local-https-portal")
+    _run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+          "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem"),
+          "-subj", f"/CN={PUBLIC_NAME}", "-addext", f"subjectAltName=DNS:{PUBLIC_NAME}"],
+         env=dict(os.environ))
+    text = (ROOT / "deploy" / "nginx" / "local-https.conf").read_text()
+    for old, new in {"/etc/ssl/exam-demo/cert.pem": str(tmp_path / "cert.pem"),
+                     "/etc/ssl/exam-demo/key.pem": str(tmp_path / "key.pem"),
+                     "listen 8443 ": f"listen 127.0.0.1:{portal_port} ",
+                     "listen 8444 ": f"listen 127.0.0.1:{sdk_port} ",
+                     "http://127.0.0.1:5000": portal_url,
+                     "http://127.0.0.1:5001": sandbox_url}.items():
+        assert old in text, f"local-https.conf no longer has {old}"
+        text = text.replace(old, new)
+    site = tmp_path / "site.conf"
+    site.write_text(text)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(main_config(tmp_path, site))
+    nginx_args = [NGINX, "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(conf)]
+    _run(nginx_args + ["-t"], dict(os.environ))
+    nginx = subprocess.Popen(nginx_args + ["-g", "daemon off;"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(tmp_path / "cert.pem")
+    try:
+        _wait_for(f"https://{PUBLIC_NAME}:{portal_port}/healthz", nginx, verify=session.verify)
+        login = session.get(f"https://{PUBLIC_NAME}:{portal_port}/login", timeout=10)
+        assert "Secure" in login.headers["Set-Cookie"]
+        assert f"script-src 'self' http://constructor.test https://{PUBLIC_NAME}:{sdk_port}" \
+            in login.headers["Content-Security-Policy"]
+        sdk = session.get(f"https://{PUBLIC_NAME}:{sdk_port}/sdk/supervisor.js", timeout=10)
+        assert sdk.status_code == 200 and "Supervisor" in sdk.text
+    finally:
+        session.close()
+        _stop(nginx, signal.SIGQUIT)
+        stop_portal()
+        stop_sandbox()
+
+
 # ---- the settings and units behind it (no nginx needed) -------------------------------
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")

@@ -150,9 +150,11 @@ def run_command(command: str, live: dict) -> subprocess.CompletedProcess:
     """Run one documented command the way its kind needs; raise AssertionError on failure."""
     command = _localise(command, live)
     env = dict(live["env"])
-    if re.match(r"^make \w[\w-]*$", command):
+    assignments = re.match(r"^((?:[A-Z_]+=\S+ )*)(.*)$", command)
+    if re.match(r"^make \w[\w-]*$", assignments.group(2)):
         # Dry run: the target exists and its recipe expands (it would install and serve).
-        args, shell = ["make", "-n", command.split()[1]], False
+        env.update(word.split("=", 1) for word in assignments.group(1).split())
+        args, shell = ["make", "-n", assignments.group(2).split()[1]], False
     elif command.endswith("outbox work"):
         return _run_until_sigterm(shlex.split(command), env)
     elif command.startswith("sudo -u portal portal-flask "):
