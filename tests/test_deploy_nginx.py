@@ -261,14 +261,20 @@ def test_cookies_are_secure_and_samesite_none(deployment, visitor):
 
 @needs_nginx
 def test_redirects_stay_on_the_public_https_address(deployment, visitor):
+    """Anonymous -> the login page with `next`; the login -> back to `next`: every
+    Location, resolved as a browser would, is on the public https address."""
     public_url = deployment["public_url"]
-    response = visitor.get(public_url + "/", allow_redirects=False, timeout=10)
+    response = visitor.get(public_url + "/exams/1", allow_redirects=False, timeout=10)
     assert response.status_code == 302
-    assert urljoin(public_url + "/", response.headers["Location"]) == f"{public_url}/login?next=%2F"
+    login_url = urljoin(public_url + "/exams/1", response.headers["Location"])
+    assert login_url == f"{public_url}/login?next=%2Fexams%2F1"
 
-    page, response = _login(visitor, public_url, "/")
+    page = visitor.get(login_url, timeout=10)
+    response = visitor.post(page.url, data={"username": "student1", "password": "password1",
+                                            "csrf_token": _csrf(page.text)},
+                            headers={"Referer": page.url}, allow_redirects=False, timeout=10)
     assert response.status_code == 302, response.text
-    assert urljoin(page.url, response.headers["Location"]) == f"{public_url}/"
+    assert urljoin(page.url, response.headers["Location"]) == f"{public_url}/exams/1"
 
 
 @needs_nginx
