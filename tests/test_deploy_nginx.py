@@ -358,6 +358,18 @@ def test_x_forwarded_for_is_trusted_exactly_once(deployment, visitor):
     assert "identifier=deploycheck0000000000001" in entry["message"]
 
 
+@needs_nginx
+def test_an_oversized_delivery_gets_the_portals_own_413(deployment, visitor):
+    """nginx lets bodies a little over MAX_CONTENT_LENGTH through, so the sender gets the
+    portal's JSON answer (and the delivery log its record), not nginx's HTML page."""
+    response = visitor.post(deployment["public_url"] + "/api/proctoring/webhook",
+                            data=b'{"identifier": "' + b"x" * 1_200_000 + b'"}',
+                            headers={"X-Api-Key": WEBHOOK_KEY, "Content-Type": "application/json"},
+                            timeout=30)
+    assert response.status_code == 413
+    assert response.json()["error"] == "The body is over 1 MiB; not stored."
+
+
 # ---- local HTTPS for the demo (deploy/nginx/local-https.conf) ---------------------------
 
 @needs_nginx
