@@ -1,7 +1,6 @@
 """The exam portal: a Flask app factory."""
 from __future__ import annotations
 
-import logging
 import os
 from datetime import timedelta
 from typing import Any
@@ -9,8 +8,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as settings_module
+from portal import logs
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -29,8 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings_module.validate(app.config)
     _configure_database(app)
     _configure_sessions(app)
-    logging.basicConfig(level=app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_proxy(app)
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
 
     register_extensions(app)
     register_blueprints(app)
@@ -85,6 +86,20 @@ def _configure_sessions(app: Flask) -> None:
     # default is 31 days); the idle and absolute lifetimes proper are checked on every
     # request from the session's timestamps (auth/sessions.py).
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_MAX_HOURS"])
+
+
+def _configure_proxy(app: Flask) -> None:
+    """Trust each X-Forwarded-* header exactly as many times as proxies set it.
+
+    Behind deploy/nginx/portal.conf every count is 1: the client's address, the scheme
+    (https), the public host and port then come from nginx, so url_for(_external=True),
+    redirects, Flask-WTF's HTTPS referrer check and the per-address rate limit see what
+    the browser saw. A count higher than the real number of proxies would let a client
+    choose its own address (one forged X-Forwarded-For entry per extra count)."""
+    counts = {name.removeprefix("PROXY_FIX_").lower(): app.config[name]
+              for name in settings_module.PROXY_FIX_SETTINGS}
+    if any(counts.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **counts)
 
 
 def register_extensions(app: Flask) -> None:

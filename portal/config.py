@@ -66,14 +66,25 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SESSION_COOKIE_SECURE": False,
     "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "text",  # text | json (one JSON object per line, for a log collector)
+    # How many proxies in front set each X-Forwarded-* header (werkzeug's ProxyFix).
+    # 0 trusts none: right when clients reach gunicorn directly. deploy/nginx/portal.conf
+    # sets each of these once, so behind it every count is 1 (docs/deployment.md).
+    "PROXY_FIX_X_FOR": 0,
+    "PROXY_FIX_X_PROTO": 0,
+    "PROXY_FIX_X_HOST": 0,
+    "PROXY_FIX_X_PORT": 0,
 }
 
 # Whole numbers that must be at least 1.
 POSITIVE_INT_SETTINGS = {"LOGIN_ACCOUNT_MAX_FAILURES", "LOGIN_ACCOUNT_WINDOW_MINUTES",
                          "LOGIN_ACCOUNT_LOCKOUT_MINUTES", "SESSION_IDLE_MINUTES",
                          "SESSION_MAX_HOURS"}
+PROXY_FIX_SETTINGS = ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT")
+LOG_FORMATS = ("text", "json")
+
 INT_SETTINGS = {"PROCTOR_TOKEN_TTL", "OUTBOX_MAX_TRIES", "OUTBOX_LEASE_SECONDS",
-                "VERDICT_GRACE_MINUTES", "MAX_CONTENT_LENGTH"} | POSITIVE_INT_SETTINGS
+                "VERDICT_GRACE_MINUTES", "MAX_CONTENT_LENGTH", *PROXY_FIX_SETTINGS} | POSITIVE_INT_SETTINGS
 FLOAT_SETTINGS = {"OUTBOX_BACKOFF_BASE", "OUTBOX_POLL_SECONDS", "OUTBOX_RECONCILE_SECONDS",
                   "OUTBOX_HTTP_TIMEOUT"}
 BOOL_SETTINGS = {"PROCTOR_DEBUG_PANEL", "OUTBOX_IN_PROCESS_WORKER", "SESSION_COOKIE_SECURE"}
@@ -145,6 +156,13 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"SESSION_IDLE_MINUTES={settings['SESSION_IDLE_MINUTES']} is longer "
                           f"than SESSION_MAX_HOURS={settings['SESSION_MAX_HOURS']}: lower it, "
                           "or raise SESSION_MAX_HOURS")
+    for name in PROXY_FIX_SETTINGS:
+        value = settings[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5:
+            raise ConfigError(f"{name}={value!r} must be a count of proxies from 0 to 5 "
+                              "(1 behind the one nginx of deploy/; 0 without a proxy)")
+    if settings["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT={settings['LOG_FORMAT']!r}: expected text or json")
     for name in ("PROCTOR_URL", "CONSTRUCTOR_URL", "PUBLIC_URL"):
         if settings.get(name):
             parts = urlsplit(settings[name])
