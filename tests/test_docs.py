@@ -63,6 +63,8 @@ NOT_RUN_HERE = [
 # Placeholders in documented commands, and what the test puts there.
 PLACEHOLDERS = {
     "NAME [--role instructor]": "docsuser --role instructor",
+    "password NAME": "password docsuser",
+    "unlock NAME": "unlock docsuser",
     "users.csv": "{tmp}/users.csv",
     "exam.yaml": "{tmp}/exam.yaml",
 }
@@ -164,7 +166,7 @@ def run_command(command: str, live: dict) -> subprocess.CompletedProcess:
         args, shell = [str(ROOT / "deploy" / "portal-flask"), *shlex.split(command)[4:]], False
     else:
         args, shell = command, True
-    stdin = "pw-docs-1234\npw-docs-1234\n" if "users create" in command else None
+    stdin = "pw-docs-1234\npw-docs-1234\n" if re.search(r"users (create|password) ", command) else None
     # openssl writes its files where it runs: the test's directory, not the repository.
     cwd = live["tmp"] if command.startswith("openssl ") else ROOT
     done = subprocess.run(args, shell=shell, executable="/bin/bash" if shell else None, cwd=cwd,
