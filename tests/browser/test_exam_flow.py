@@ -200,3 +200,24 @@ def test_token_link_fallback_runs_the_test_in_the_proctoring_frame(page, stack):
     page.goto(attempt_url + "/framed")
     expect(page.get_by_test_id("score")).to_have_text("2 / 10")
     expect(page.locator("#test")).to_be_hidden()
+
+
+def test_an_ended_login_says_so_and_leads_back_to_the_attempt(page, stack, console_errors):
+    console_errors.allow(r"status of 401 .*/api/attempts/\d+/(answers/1|metrics|token)")  # provoked below
+    open_exam(page, stack)
+    pass_prechecks(page)
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
+    attempt_url = page.url
+    with stack.db():  # a logout on another device ends this login too
+        from portal.auth.models import User
+        from portal.auth.services import end_sessions
+        end_sessions(db.session.scalar(select(User).filter_by(username="student1")))
+        db.session.commit()
+    page.get_by_label("supervisor.start()").check()
+    notice = page.get_by_role("alert").filter(has_text="Your login has ended")
+    expect(notice).to_be_visible()
+    notice.get_by_role("link", name="log in again").click()
+    page.get_by_label("Username").fill("student1")
+    page.get_by_label("Password").fill("student")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(attempt_url)

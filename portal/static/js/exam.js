@@ -57,11 +57,18 @@
         if (!response.ok) {
           var error = new Error(data.error || (response.status + " " + response.statusText));
           error.status = response.status;
+          if (response.status === 401) loginEnded();
           throw error;
         }
         return data;
       });
     });
+  }
+
+  // The portal's login ended (idle or absolute lifetime, or a logout elsewhere): the
+  // answers are saved; logging in again brings the student back to this attempt.
+  function loginEnded() {
+    $("login-ended").hidden = false;
   }
 
   function fetchToken() {
