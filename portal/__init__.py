@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     register_extensions(app)
+    register_request_parsing(app)
     register_blueprints(app)
     register_cli(app)
 
@@ -98,6 +99,14 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_request_parsing(app: Flask) -> None:
+    """Hostile input refused before any view: JSON bodies, numbers in paths."""
+    from portal.core import converters, jsonbody
+
+    converters.register(app)
+    jsonbody.register(app)
 
 
 def register_blueprints(app: Flask) -> None:
