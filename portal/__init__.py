@@ -110,6 +110,7 @@ def register_request_parsing(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.api.views import bp as api_bp
     from portal.auth.views import bp as auth_bp
     from portal.core.views import bp as core_bp
     from portal.dashboard.views import bp as dashboard_bp
@@ -119,7 +120,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.proctoring.webhooks import bp as webhooks_bp
 
     for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp,
-                      constructor_bp):
+                      constructor_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(webhooks_bp)  # machine endpoints: authenticated by key/JWT, not cookies
 

@@ -114,10 +114,13 @@ def _json_fields(request: Request, data: bytes) -> dict[str, Any]:
 def _form_fields(request: Request, data: bytes) -> dict[str, Any]:
     """Form fields by name, text values ("" is null); `averages[<metric>]` fields
     become the `averages` object."""
-    problems = [Problem(name, "file parts are not accepted") for name in request.files]
+    problems = [Problem(name or "", "file parts are not accepted") for name in request.files]
     fields: dict[str, Any] = {}
     averages: dict[str, str | None] = {}
     for name in request.form:
+        if not name:  # a multipart part may have an empty name, which werkzeug reads as None
+            problems.append(Problem("", "every form field needs a name"))
+            continue
         values = request.form.getlist(name)
         if len(values) > 1:
             problems.append(Problem(name, "given more than once"))
