@@ -232,6 +232,15 @@ def test_ids_beyond_64_bits_in_a_path_are_404(client, auth, student, path):
     assert client.get(path).status_code == 404
 
 
+def test_a_refusal_naming_a_key_with_nul_is_still_logged(client):
+    """The problem names the key; PostgreSQL text cannot hold its NUL (it answered 503,
+    so the sender retried for ever)."""
+    response = webhook(client, {"identifier": "s1", "averages": {"n\x001": 1}})
+    assert_refusal(response)
+    [row] = log()
+    assert row.outcome == "invalid" and "\x00" not in row.detail and "averages.n" in row.detail
+
+
 def test_a_form_part_without_a_name_is_400_and_logged(client):
     body = (b"--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nx\r\n"
             b"--b\r\nContent-Disposition: form-data; name=\"identifier\"\r\n\r\ns1\r\n--b--\r\n")

@@ -219,8 +219,9 @@ def Text(max_length: int) -> Any:  # noqa: N802 (used like a type: `name: Text(1
 # ---- installing it in the app --------------------------------------------------------
 
 class JSONProvider(DefaultJSONProvider):
-    """Flask's provider, parsing request bodies with `loads`. Calls with options (the
-    signed session cookie's tagged JSON) keep the standard parser."""
+    """Flask's provider, parsing with `loads` (request bodies, and the signed session
+    cookie, which holds nothing it refuses). Calls with parser options keep the
+    standard parser: they come from code, not from a request."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         if kwargs:

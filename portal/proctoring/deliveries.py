@@ -43,7 +43,9 @@ class Received:
         if self.status == 200:
             return None
         listed = "; ".join(str(p) for p in self.problems)
-        return f"{self.message} {listed}".strip() if self.message else listed
+        line = f"{self.message} {listed}".strip() if self.message else listed
+        # problems name the sender's keys, which may hold NUL: PostgreSQL text cannot
+        return line.replace("\x00", "\ufffd")
 
 
 def key_number(given: str | None, keys: list[str]) -> int | None:
