@@ -232,6 +232,15 @@ def test_ids_beyond_64_bits_in_a_path_are_404(client, auth, student, path):
     assert client.get(path).status_code == 404
 
 
+@pytest.mark.parametrize("query", ["exam=99999999999999999999", "per_page=99999999999999999999",
+                                   "page=99999999999999999999"])
+def test_dashboard_filters_beyond_64_bits_are_ignored(client, auth, query):
+    add_user("teacher", role="instructor")
+    auth.login("teacher")
+    for path in ("/dashboard", "/dashboard/rows", "/dashboard/export.csv"):
+        assert client.get(f"{path}?{query}").status_code == 200, path
+
+
 def test_a_refusal_naming_a_key_with_nul_is_still_logged(client):
     """The problem names the key; PostgreSQL text cannot hold its NUL (it answered 503,
     so the sender retried for ever)."""
