@@ -131,7 +131,9 @@ def _security(kind: str, method: str) -> list[dict[str, list]]:
     if kind == CONSTRUCTOR:
         return [{"constructorJWT": []}]
     if kind == STUDENT:
-        return [{"sessionCookie": []}] if method == "GET" else [{"sessionCookie": [], "csrfToken": []}]
+        if method == "GET":
+            return [{"sessionCookie": []}]
+        return [{"sessionCookie": [], "csrfToken": []}]
     return []
 
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 ANSWER_VALUE_SCHEMA = {
     "description": "single: the option's number; multiple: a list of option numbers; "
                    "text: at most 2000 characters; null clears the answer.",
-    "anyOf": [{"type": "integer", "minimum": 0}, {"type": "array", "items": {"type": "integer", "minimum": 0}},
+    "anyOf": [{"type": "integer", "minimum": 0},
+              {"type": "array", "items": {"type": "integer", "minimum": 0}},
               {"type": "string", "maxLength": 2000}, {"type": "null"}],
 }
 
