@@ -16,6 +16,7 @@ from portal.exams.models import Answer, Attempt
 from portal.extensions import db
 from portal.proctoring import results
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
+from portal.proctoring.providers import constructor
 from tests.conftest import BASE_CONFIG, add_user, start_attempt
 from tests.test_constructor_support import running_attempt, server_jwt
 
@@ -195,6 +196,13 @@ def test_dates_out_of_range_are_400_naming_the_field(client, when):
     assert_refusal(response)
     assert [p["field"] for p in response.get_json()["problems"]] == ["sessionEnd"]
     assert count(ProctoringResult) == 0
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+01:00", 1700000000, ["2026"], "soon"])
+def test_a_status_answer_with_an_unreadable_start_is_recorded_without_it(start):
+    """The Constructor status call's answer is vendor input too (reconciliation)."""
+    update = constructor.status_update("s1", {"status": "finished", "sessionStart": start})
+    assert (update.status, update.started_at) == ("stopped", None)
 
 
 def test_strings_longer_than_their_column_are_400(client, auth, student, exam):

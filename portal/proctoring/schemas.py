@@ -25,7 +25,7 @@ from portal.proctoring.page_events import MAX_SAMPLES_PER_BATCH, METRIC_CODES
 from portal.proctoring.results import ResultUpdate
 
 __all__ = ["Problem", "InvalidDelivery", "SupervisorDelivery", "supervisor_update",
-           "MetricsBatch", "StoppedReport", "Date", "Score"]
+           "MetricsBatch", "StoppedReport", "Date", "Score", "parse_date"]
 
 # Supervisor identifiers are A-Za-z0-9 in tokens; real deliveries also carry UUIDs.
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
@@ -64,7 +64,10 @@ def _number(value: Any, info: ValidationInfo) -> float | None:
     return number
 
 
-def _date(value: Any) -> datetime | None:
+def parse_date(value: Any) -> datetime | None:
+    """An ISO-8601 date-time with a zone, as aware UTC (None stays None). Raises
+    ValueError, saying what is wrong, for anything else (also a non-string, and an
+    instant outside the years 1-9999 in UTC)."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -122,7 +125,7 @@ def _metric_averages(value: dict[str, float | None] | None) -> dict[str, float] 
 
 Score = Annotated[Annotated[float, Field(ge=0, le=100)] | None, BeforeValidator(_number)]
 NonNegative = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_number)]
-Date = Annotated[datetime | None, BeforeValidator(_date)]
+Date = Annotated[datetime | None, BeforeValidator(parse_date)]
 MetricCode = Literal[METRIC_CODES]  # type: ignore[valid-type]
 MetricValue = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_number)]
 Identifier = Annotated[str, BeforeValidator(_identifier),

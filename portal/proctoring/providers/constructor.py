@@ -14,7 +14,7 @@ Every Constructor fact lives in this one file; HTTP retries live in the outbox.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -29,7 +29,7 @@ from portal.proctoring.outbox import jobs
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.results import ResultUpdate
 from portal.core.jsonbody import Text
-from portal.proctoring.schemas import Date, InvalidDelivery, Problem, Score
+from portal.proctoring.schemas import Date, InvalidDelivery, Problem, Score, parse_date
 
 VENDOR = "constructor"
 FINISH_JOB = "constructor_finish"
@@ -335,20 +335,13 @@ def status_update(identifier: str, answer: dict[str, Any]) -> ResultUpdate:
     vendor_status = str(answer.get("status") or "")
     started = answer.get("sessionStart")
     try:
-        started_at = _parse_date(started) if started else None
+        started_at = parse_date(started) if started else None
     except ValueError:
         started_at = None
     return ResultUpdate(
         identifier=identifier, status=STATUS_RESULTS.get(vendor_status), started_at=started_at,
         details={"source": "status call", "vendorStatus": vendor_status[:50],
                  "sessionEnd": str(answer.get("sessionEnd") or "")[:40] or None})
-
-
-def _parse_date(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("no time zone")
-    return parsed.astimezone(timezone.utc)
 
 
 providers.register(ConstructorProvider())
