@@ -34,8 +34,8 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass
 class Problem:
-    """One reason a body was refused: the field (dotted path, "" for the whole body) and
-    what is wrong with it."""
+    """One reason a body was refused: the field (a path such as `samples[0].score`, ""
+    for the whole body) and what is wrong with it."""
 
     field: str
     message: str
@@ -190,9 +190,9 @@ def parse(model: type[M], *, optional: bool = False) -> M:
         value: Any = {}
     else:
         if not request.is_json:
+            given = f"not {request.mimetype}" if request.mimetype else "none was given"
             raise UnsupportedMediaType(
-                f"Send the body as JSON (Content-Type: application/json), not "
-                f"{request.mimetype or 'without a content type'}.")
+                f"Send the body as JSON (Content-Type: application/json; {given}).")
         try:
             value = loads(data)
         except BodyError as error:
