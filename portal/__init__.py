@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
 
     register_extensions(app)
+    register_request_parsing(app)
     register_blueprints(app)
     register_cli(app)
 
@@ -118,7 +119,16 @@ def register_extensions(app: Flask) -> None:
     sessions.register(app)  # the user loader (session version) and the lifetimes
 
 
+def register_request_parsing(app: Flask) -> None:
+    """Hostile input refused before any view: JSON bodies, numbers in paths."""
+    from portal.core import converters, jsonbody
+
+    converters.register(app)
+    jsonbody.register(app)
+
+
 def register_blueprints(app: Flask) -> None:
+    from portal.api.views import bp as api_bp
     from portal.auth.views import bp as auth_bp
     from portal.core.views import bp as core_bp
     from portal.dashboard.views import bp as dashboard_bp
@@ -128,7 +138,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.proctoring.webhooks import bp as webhooks_bp
 
     for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp,
-                      constructor_bp):
+                      constructor_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(webhooks_bp)  # machine endpoints: authenticated by key/JWT, not cookies
 

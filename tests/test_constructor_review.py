@@ -144,7 +144,7 @@ def test_a_review_for_an_unknown_session_is_kept_unmatched(client):
     ({"score": 500}, "score"),
     ({"sessionEnd": "yesterday"}, "sessionEnd"),
     ({"archive": "javascript:alert(1)"}, "archive"),
-    ({"warnings": [{"start": "2026-03-01T10:00:00Z"}]}, "warnings.0.type"),
+    ({"warnings": [{"type": ["a list"]}]}, "warnings.0.type"),
     ({"threshold": 70}, "threshold"),
 ])
 def test_invalid_fields_are_400_and_recorded(client, fields, problem):

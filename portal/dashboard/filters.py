@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Mapping
 
+from portal.core.jsonbody import INT_MAX
 from portal.exams.models import ATTEMPT_STATES
 from portal.proctoring.models import RESULT_STATUSES
 
@@ -25,11 +26,12 @@ MAX_SEARCH = 100
 
 
 def _positive_int(value: Any) -> int | None:
+    """A positive number a database can compare (64 bits), else None."""
     try:
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if number > 0 else None
+    return number if 0 < number <= INT_MAX else None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from portal.core import jsonbody
 from portal.db_types import isoformat_z
 
 KNOWN_DETAIL_KEYS = {"warnings", "warningTitles", "archive"}
@@ -30,13 +31,16 @@ def iso(value: datetime | None) -> str:
 
 
 def pretty_body(body: str | None) -> str:
-    """A delivery's raw body, indented when it is JSON (else exactly as received)."""
+    """A delivery's raw body, indented when it is JSON the portal accepts (else as
+    received). Never raises, whatever was stored: a body nested too deeply to parse or
+    with escapes that decode to text no page can hold (lone surrogates) is shown raw."""
     if not body:
         return ""
     try:
-        return json.dumps(json.loads(body), indent=2, ensure_ascii=False, sort_keys=False)
-    except ValueError:
-        return body
+        return json.dumps(jsonbody.loads(body), indent=2, ensure_ascii=False, sort_keys=False)
+    except jsonbody.BodyError:
+        # the raw text itself is printable: receive() decoded it with replacement
+        return body.encode("utf-8", "replace").decode("utf-8")
 
 
 def constructor_warnings(details: Any) -> list[dict[str, Any]]:

@@ -115,7 +115,7 @@ class UnmatchedResults:
 
 def unmatched() -> UnmatchedResults:
     """Results whose identifier names no attempt (newest first), with their deliveries,
-    and the latest deliveries refused as invalid."""
+    and the latest deliveries refused (invalid, or for another vendor's session)."""
     total = db.session.scalar(select(func.count(ProctoringResult.id))
                               .where(ProctoringResult.attempt_id.is_(None)))
     results = list(db.session.scalars(
@@ -130,7 +130,7 @@ def unmatched() -> UnmatchedResults:
                 .order_by(WebhookDelivery.received_at, WebhookDelivery.id)):
             deliveries[delivery.identifier].append(delivery)
     invalid = list(db.session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.outcome == "invalid")
+        select(WebhookDelivery).where(WebhookDelivery.outcome.in_(("invalid", "refused")))
         .order_by(WebhookDelivery.received_at.desc(), WebhookDelivery.id.desc())
         .limit(INVALID_LIMIT)))
     return UnmatchedResults(results, int(total or 0), dict(deliveries), invalid)

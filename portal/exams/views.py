@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.auth.decorators import student_required
+from portal.core import jsonbody
 from portal.db_types import utcnow
 from portal.exams import services
 from portal.exams.models import CLOSED_STATES, TERMINATED
+from portal.exams.schemas import AnswerBody
 from portal.extensions import db
 from portal.proctoring import providers
 from portal.proctoring.providers import supervisor
@@ -40,13 +42,6 @@ def domain_errors(view):
         db.session.commit()
         return response
     return wrapped
-
-
-def json_body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        abort(400, description="Send a JSON object (Content-Type: application/json).")
-    return data
 
 
 @bp.get("/exams/<int:exam_id>")
@@ -109,11 +104,9 @@ def questions(attempt_id: int):
 @student_required
 @domain_errors
 def save_answer(attempt_id: int, question_id: int):
-    data = json_body()
-    if "value" not in data:
-        abort(400, description='Send {"value": ...} (null clears the answer).')
     attempt = services.get_own_attempt(current_user, attempt_id)
-    answer = services.save_answer(attempt, question_id, data["value"])
+    body = jsonbody.parse(AnswerBody)
+    answer = services.save_answer(attempt, question_id, body.value)
     return jsonify(saved=True, question=question_id, value=answer.value,
                    updated_at=answer.updated_at.isoformat())
 

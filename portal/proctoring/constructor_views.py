@@ -22,7 +22,7 @@ from portal.extensions import csrf, db
 from portal.proctoring import deliveries, results, tokens
 from portal.proctoring.outbox.jobs import JobConflict
 from portal.proctoring.providers import constructor
-from portal.proctoring.webhooks import storage_failed_response
+from portal.proctoring.webhooks import other_vendor_response, storage_failed_response
 
 bp = Blueprint("constructor", __name__)
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def storage_failed(error: SQLAlchemyError):
 @csrf.exempt
 def review():
     """Record a review, apply it by the ordering rule, answer 200 once stored (400, 413
-    or 415, also stored, when it cannot be used)."""
+    or 415, also stored, when it cannot be used; 409 for a Supervisor attempt's id)."""
     try:
         verify_request_token(request.headers.get("Authorization"))
     except constructor.NotConfigured as error:
@@ -82,6 +82,8 @@ def review():
     outcome = results.record_and_apply(received.raw, received.update, received.problem,
                                        identifier=received.identifier)
     db.session.commit()
+    if outcome == results.REFUSED:
+        return other_vendor_response()
     if received.status != 200:
         return jsonify(error=received.message, status=received.status,
                        problems=[p.as_dict() for p in received.problems]), received.status

@@ -6,14 +6,13 @@ returns, whether the delivery was valid or not.
 from __future__ import annotations
 
 import hmac
-import json
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from flask import Request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal.core import jsonbody
 from portal.proctoring.results import RawDelivery, ResultUpdate
 from portal.proctoring.schemas import InvalidDelivery, Problem
 
@@ -44,7 +43,9 @@ class Received:
         if self.status == 200:
             return None
         listed = "; ".join(str(p) for p in self.problems)
-        return f"{self.message} {listed}".strip() if self.message else listed
+        line = f"{self.message} {listed}".strip() if self.message else listed
+        # problems name the sender's keys, which may hold NUL: PostgreSQL text cannot
+        return line.replace("\x00", "\ufffd")
 
 
 def key_number(given: str | None, keys: list[str]) -> int | None:
@@ -88,6 +89,8 @@ def receive(request: Request, vendor: str, key_used: str,
         fields = parse(request, data)
     except InvalidDelivery as error:
         return Received(raw, None, 400, "The body could not be read.", error.problems)
+    except RequestEntityTooLarge:  # more form parts than werkzeug parses (max_form_parts)
+        return Received(raw, None, 413, "The form has too many fields; not applied.")
     try:
         return Received(raw, to_update(fields, from_form), identifier=_named(fields))
     except InvalidDelivery as error:
@@ -100,42 +103,26 @@ def _named(fields: dict[str, Any]) -> str | None:
     return named if isinstance(named, str) else None
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:20]} is out of range")
-    return value
-
-
 def _json_fields(request: Request, data: bytes) -> dict[str, Any]:
     try:
-        fields = json.loads(data.decode("utf-8"), parse_constant=_reject_constant,
-                            parse_float=_finite_float)
-    except UnicodeDecodeError:
-        raise InvalidDelivery([Problem("", "The body is not UTF-8.")]) from None
-    except ValueError as error:  # JSONDecodeError is a ValueError, as are the hooks'
-        raise InvalidDelivery([Problem("", f"The body is not valid JSON: {error}")]) from None
+        fields = jsonbody.loads(data)  # depth, NaN, out-of-range numbers, lone surrogates
+    except jsonbody.BodyError as error:
+        raise InvalidDelivery([Problem("", str(error))]) from None
     if not isinstance(fields, dict):
         raise InvalidDelivery([Problem("", "The body must be a JSON object.")])
-    try:
-        # A lone surrogate ("\ud800") decodes, but no database can store it.
-        json.dumps(fields, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidDelivery([Problem("", "The body contains invalid Unicode escapes.")]) from None
     return fields
 
 
 def _form_fields(request: Request, data: bytes) -> dict[str, Any]:
     """Form fields by name, text values ("" is null); `averages[<metric>]` fields
     become the `averages` object."""
-    problems = [Problem(name, "file parts are not accepted") for name in request.files]
+    problems = [Problem(name or "", "file parts are not accepted") for name in request.files]
     fields: dict[str, Any] = {}
     averages: dict[str, str | None] = {}
     for name in request.form:
+        if not name:  # a multipart part may have an empty name, which werkzeug reads as None
+            problems.append(Problem("", "every form field needs a name"))
+            continue
         values = request.form.getlist(name)
         if len(values) > 1:
             problems.append(Problem(name, "given more than once"))

@@ -36,7 +36,10 @@ from portal.proctoring.models import FINAL_STATUSES, ProctoringResult, WebhookDe
 
 RANKS = {"started": 1, "skipped": 2, "stopped": 2, "accepted": 3, "rejected": 3}
 APPLIED, REPEAT, STALE, UNMATCHED, INVALID = "applied", "repeat", "stale", "unmatched", "invalid"
-OUTCOMES = (APPLIED, REPEAT, STALE, UNMATCHED, INVALID)
+REFUSED = "refused"  # valid, but for another vendor's session: never applied
+OUTCOMES = (APPLIED, REPEAT, STALE, UNMATCHED, INVALID, REFUSED)
+OTHER_VENDOR = ("This identifier belongs to a session of another proctoring vendor; "
+                "a delivery changes only its own vendor's sessions. Not applied.")
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)  # a missing time: older than any
 _INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
@@ -124,8 +127,10 @@ def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str
 
     `update=None` records an invalid delivery, with `problem` saying why (and the
     `identifier` it named, if any, so the log can be searched by it).
-    Returns the outcome: applied | repeat | stale | unmatched | invalid ("unmatched":
-    no attempt has this identifier; the result is kept and updated all the same).
+    Returns the outcome: applied | repeat | stale | unmatched | invalid | refused
+    ("unmatched": no attempt has this identifier; the result is kept and updated all
+    the same. "refused": the attempt or result of this identifier belongs to another
+    vendor than `raw.vendor`; nothing changes, the delivery is logged).
     Raises ValueError for an update with an unknown status; SQLAlchemyError on storage
     failure (the caller rolls back).
     """
@@ -135,7 +140,13 @@ def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str
         return INVALID
     if update.status is not None and update.status not in RANKS:
         raise ValueError(f"unknown result status {update.status!r}")
+    attempt_vendor = db.session.scalar(
+        select(Attempt.vendor).where(Attempt.identifier == update.identifier))
+    if attempt_vendor not in (None, raw.vendor):
+        return _refuse(raw, update, f"The attempt is proctored by {attempt_vendor}.")
     result, created = _locked_result(update.identifier, raw.vendor)
+    if result.vendor != raw.vendor:
+        return _refuse(raw, update, f"The stored result is {result.vendor}'s.")
     decision = APPLIED if created else decide(_stored_update(result), update)
     if decision == APPLIED:
         _apply(result, update)
@@ -157,6 +168,7 @@ def link_unmatched(attempt: Attempt) -> None:
     result = db.session.scalar(
         select(ProctoringResult)
         .where(ProctoringResult.identifier == attempt.identifier,
+               ProctoringResult.vendor == attempt.vendor,
                ProctoringResult.attempt_id.is_(None))
         .with_for_update())
     if result is None:
@@ -173,6 +185,13 @@ _DECISION_DETAIL = {
     REPEAT: "Same content as the stored result: nothing changed.",
     STALE: "Older than the stored result (ordering rule): not applied.",
 }
+
+
+def _refuse(raw: RawDelivery, update: ResultUpdate, why: str) -> str:
+    """Log a delivery for another vendor's session (REFUSED); it changes nothing."""
+    _log(raw, update.identifier, update.status, REFUSED, f"{why} {OTHER_VENDOR}")
+    db.session.flush()
+    return REFUSED
 
 
 def _locked_result(identifier: str, vendor: str) -> tuple[ProctoringResult, bool]:

@@ -1,41 +1,36 @@
-"""The shape of a Supervisor results delivery (contract 1.5), validated with pydantic.
+"""The shapes of what proctoring reaches the portal with, validated with pydantic.
 
-`supervisor_update` turns the fields of one delivery (from a JSON object, or from form
-fields whose values are all text) into a vendor-neutral `ResultUpdate`, or raises
-`InvalidDelivery` listing every problem found, so the sender learns all of them at once.
+- `SupervisorDelivery` (contract 1.5): `supervisor_update` turns the fields of one
+  delivery (from a JSON object, or from form fields whose values are all text) into a
+  vendor-neutral `ResultUpdate`, or raises `InvalidDelivery` listing every problem found,
+  so the sender learns all of them at once. Every field but `identifier` may be missing
+  or null.
+- `MetricsBatch`, `StoppedReport`: the bodies of the student's page's reports.
+
+The same models describe these bodies in the OpenAPI document (portal/api/openapi.py).
 """
 from __future__ import annotations
 
-import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      ValidationError, ValidationInfo)
+                      ValidationError, ValidationInfo, model_validator)
 
-from portal.proctoring.page_events import METRIC_CODES
+from portal.core import jsonbody
+from portal.core.jsonbody import Problem, Text
+from portal.proctoring.page_events import MAX_SAMPLES_PER_BATCH, METRIC_CODES
 from portal.proctoring.results import ResultUpdate
 
+__all__ = ["Problem", "InvalidDelivery", "SupervisorDelivery", "supervisor_update",
+           "MetricsBatch", "StoppedReport", "Date", "Score", "parse_date"]
+
 # Supervisor identifiers are A-Za-z0-9 in tokens; real deliveries also carry UUIDs.
-IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 _NUMBER_RE = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
-
-
-@dataclass
-class Problem:
-    """One reason a delivery was refused: the field (dotted path) and what is wrong."""
-
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}" if self.field else self.message
 
 
 class InvalidDelivery(ValueError):
@@ -60,12 +55,19 @@ def _number(value: Any, info: ValidationInfo) -> float | None:
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("must be a number")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float (parsers other than jsonbody's)
+        raise ValueError("must be a number in range") from None
+    if not math.isfinite(number):
         raise ValueError("must be a finite number")
-    return float(value)
+    return number
 
 
-def _date(value: Any) -> datetime | None:
+def parse_date(value: Any) -> datetime | None:
+    """An ISO-8601 date-time with a zone, as aware UTC (None stays None). Raises
+    ValueError, saying what is wrong, for anything else (also a non-string, and an
+    instant outside the years 1-9999 in UTC)."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -81,21 +83,11 @@ def _date(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         # Without a zone the instant is ambiguous, and ordering depends on it.
         raise ValueError("must include a time zone (Z or +hh:mm)")
-    return parsed.astimezone(timezone.utc)
-
-
-def _text(max_length: int | None):
-    def check(value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise ValueError("must be a string")
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        if max_length is not None and len(value) > max_length:
-            raise ValueError(f"must be at most {max_length} characters")
-        return value
-    return check
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant there is
+        raise ValueError(f"{value[:40]!r} is out of range (in UTC it must fall within "
+                         "the years 1-9999)") from None
 
 
 def _link(value: str | None) -> str | None:
@@ -105,7 +97,9 @@ def _link(value: str | None) -> str | None:
     return value
 
 
-def _identifier(value: str) -> str:
+def _identifier(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
     if not IDENTIFIER_RE.match(value):
         raise ValueError("must be 1-128 characters of A-Za-z0-9, _ and -")
     return value
@@ -118,30 +112,35 @@ def _status(value: Any) -> Any:
 def _averages(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, str) and _from_form(info):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            return jsonbody.loads(value)
+        except jsonbody.BodyError:
             raise ValueError("must be a JSON object of metric averages") from None
     return value
 
 
-Score = Annotated[float | None, BeforeValidator(_number), Field(ge=0, le=100)]
-NonNegative = Annotated[float | None, BeforeValidator(_number), Field(ge=0)]
-Date = Annotated[datetime | None, BeforeValidator(_date)]
+def _metric_averages(value: dict[str, float | None] | None) -> dict[str, float] | None:
+    # A metric without an average (null) is left out: there is nothing to show for it.
+    return None if value is None else {k: v for k, v in value.items() if v is not None}
+
+
+Score = Annotated[Annotated[float, Field(ge=0, le=100)] | None, BeforeValidator(_number)]
+NonNegative = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_number)]
+Date = Annotated[datetime | None, BeforeValidator(parse_date)]
 MetricCode = Literal[METRIC_CODES]  # type: ignore[valid-type]
-MetricValue = Annotated[float, BeforeValidator(_number), Field(ge=0)]
-
-
-def _short(n: int) -> Any:
-    return BeforeValidator(_text(n))
+MetricValue = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_number)]
+Identifier = Annotated[str, BeforeValidator(_identifier),
+                       Field(json_schema_extra={"pattern": IDENTIFIER_PATTERN, "maxLength": 128})]
 
 
 class SupervisorDelivery(BaseModel):
     """Contract 1.5. Every field but `identifier` may be missing or null; unknown fields
     are kept (`model_extra`), never rejected."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "description": "A Supervisor results delivery (contract 1.5). Older deployments "
+                       "send `id` instead of `identifier`. Unknown fields are kept."})
 
-    identifier: Annotated[str, _short(128), AfterValidator(_identifier)]
+    identifier: Identifier
     status: Annotated[Literal["started", "skipped", "stopped", "accepted", "rejected"] | None,
                       BeforeValidator(_status)] = None
     duration: NonNegative = None
@@ -150,12 +149,14 @@ class SupervisorDelivery(BaseModel):
     signedAt: Date = None
     score: Score = None
     threshold: Score = None
-    averages: Annotated[dict[MetricCode, MetricValue] | None, BeforeValidator(_averages)] = None
-    student: Annotated[str | None, _short(128)] = None
-    proctor: Annotated[str | None, _short(128)] = None
-    comment: Annotated[str | None, _short(20_000)] = None
-    conclusion: Annotated[str | None, _short(20_000)] = None
-    link: Annotated[str | None, _short(1000), AfterValidator(_link)] = None
+    averages: Annotated[dict[MetricCode, MetricValue] | None, BeforeValidator(_averages),
+                        AfterValidator(_metric_averages)] = None
+    # lengths are those of the result's columns (proctoring_results)
+    student: Text(128) | None = None
+    proctor: Text(128) | None = None
+    comment: Text(20_000) | None = None
+    conclusion: Text(20_000) | None = None
+    link: Annotated[Text(1000) | None, AfterValidator(_link)] = None
 
 
 def _identifier_alias(fields: dict[str, Any]) -> list[Problem]:
@@ -207,3 +208,69 @@ def supervisor_update(fields: dict[str, Any], from_form: bool = False) -> Result
         comment=delivery.comment, conclusion=delivery.conclusion, link=delivery.link,
         averages=dict(delivery.averages) if delivery.averages is not None else None,
         details=dict(delivery.model_extra or {}))
+
+
+# ---- the student's page's reports ----------------------------------------------------
+
+def _metrics(value: Any) -> Any:
+    if isinstance(value, dict) and any(key not in METRIC_CODES for key in value):
+        raise ValueError(f"keys must be metric codes ({', '.join(METRIC_CODES)})")
+    return value
+
+
+def _peak(value: Any) -> Any:
+    if value is not None and value not in METRIC_CODES:
+        raise ValueError("must be a metric code or null")
+    return value
+
+
+def _batch(value: Any) -> Any:
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_SAMPLES_PER_BATCH:
+        raise ValueError(f"must be a list of 1-{MAX_SAMPLES_PER_BATCH} metrics events")
+    return value
+
+
+PageNumber = Annotated[float | None, BeforeValidator(_number)]  # never from a form
+
+
+class MetricsEvent(BaseModel):
+    """One `metrics` event of the SDK (contract 1.2), as the page received it. Every field
+    may be missing or null; others are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    metrics: Annotated[dict[MetricCode, PageNumber] | None, BeforeValidator(_metrics)] = None
+    peak: Annotated[MetricCode | None, BeforeValidator(_peak)] = None
+    score: PageNumber = None
+    threshold: PageNumber = None
+    violated: bool | None = None
+
+
+class MetricsBatch(BaseModel):
+    """`POST /api/attempts/<id>/metrics`: the `metrics` events the page queued."""
+
+    samples: Annotated[list[MetricsEvent], BeforeValidator(_batch),
+                       Field(min_length=1, max_length=MAX_SAMPLES_PER_BATCH)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _samples_named(cls, data: Any) -> Any:
+        # A missing `samples` gets the same message as a wrong one: what to send.
+        if isinstance(data, dict) and "samples" not in data:
+            return {**data, "samples": None}
+        return data
+
+    def events(self) -> list[dict[str, Any]]:
+        """The events as plain dicts (metrics without nulls), for page_events."""
+        return [{"metrics": {k: v for k, v in (e.metrics or {}).items() if v is not None},
+                 "peak": e.peak, "score": e.score, "threshold": e.threshold,
+                 "violated": bool(e.violated)} for e in self.samples]
+
+
+class StoppedReport(BaseModel):
+    """`POST /api/attempts/<id>/stopped`: the SDK's `stop` event reached the page. The body
+    is optional; `proctor` is what the SDK's session object said (the page's claim)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    proctor: Text(128) | None = None

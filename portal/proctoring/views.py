@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, jsonify, redirect, request
+from flask import Blueprint, abort, jsonify, redirect
 from flask_login import current_user
 
 from portal.auth.decorators import instructor_required, student_required
+from portal.core import jsonbody
 from portal.exams import services as exams
 from portal.exams.models import Attempt
 from portal.exams.views import domain_errors
 from portal.extensions import db
-from portal.proctoring import page_events
+from portal.proctoring import page_events, schemas
 from portal.proctoring.providers import supervisor
 
 bp = Blueprint("proctoring", __name__)
@@ -64,10 +65,9 @@ def auto_init_attempt(attempt_id: int):
 @domain_errors
 def stopped(attempt_id: int):
     """The SDK's `stop` event before submission: the server closes the attempt."""
-    data = request.get_json(silent=True) or {}
-    proctor = data.get("proctor") if isinstance(data.get("proctor"), str) else None
     attempt = exams.get_own_attempt(current_user, attempt_id)
-    closed = page_events.proctoring_stopped(attempt, proctor)
+    report = jsonbody.parse(schemas.StoppedReport, optional=True)
+    closed = page_events.proctoring_stopped(attempt, report.proctor)
     return jsonify(state=attempt.state, closed=closed)
 
 
@@ -75,11 +75,10 @@ def stopped(attempt_id: int):
 @student_required
 @domain_errors
 def metrics(attempt_id: int):
-    data = request.get_json(silent=True)
     attempt = exams.get_own_attempt(current_user, attempt_id)
+    batch = jsonbody.parse(schemas.MetricsBatch)
     try:
-        stored = page_events.record_metrics(attempt, (data or {}).get("samples")
-                                            if isinstance(data, dict) else None)
+        stored = page_events.record_metrics(attempt, batch.events())
     except page_events.InvalidSamples as error:
         abort(400, description=str(error))
     return jsonify(stored=stored)

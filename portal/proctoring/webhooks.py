@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 @bp.post("/api/proctoring/webhook")
 def supervisor_webhook():
     """Supervisor results (contract 1.5): 200 once stored, 401 without a valid key,
-    400/413/415 for bodies that cannot be applied (recorded all the same), 503 when
-    storage fails, so that the sender retries."""
+    400/413/415 for bodies that cannot be applied and 409 for another vendor's session
+    (recorded all the same), 503 when storage fails, so that the sender retries."""
     started = time.monotonic()
     config = current_app.config
     header, keys = config["PROCTOR_WEBHOOK_HEADER"], config["PROCTOR_WEBHOOK_KEYS"]
@@ -45,11 +45,21 @@ def supervisor_webhook():
         _log_line(update, received, f"not-stored:{type(error).__name__}", 503, started)
         return storage_failed_response()
 
+    if outcome == results.REFUSED:
+        _log_line(update, received, outcome, 409, started)
+        return other_vendor_response()
     _log_line(update, received, outcome, received.status, started)
     if update is None:
         return error_response(received.status, received.message, outcome=outcome,
                               problems=[p.as_dict() for p in received.problems])
     return jsonify(outcome=outcome, identifier=update.identifier, status=update.status)
+
+
+def other_vendor_response():
+    """409: the identifier is another vendor's session (logged, not applied); sending it
+    again changes nothing, so the sender should stop."""
+    return error_response(409, results.OTHER_VENDOR, outcome=results.REFUSED, problems=[
+        {"field": "identifier", "message": "is a session of another proctoring vendor"}])
 
 
 def storage_failed_response():

@@ -14,7 +14,7 @@ Every Constructor fact lives in this one file; HTTP retries live in the outbox.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -28,7 +28,8 @@ from portal.proctoring import providers, tokens
 from portal.proctoring.outbox import jobs
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.results import ResultUpdate
-from portal.proctoring.schemas import Date, InvalidDelivery, Problem, Score
+from portal.core.jsonbody import Text
+from portal.proctoring.schemas import Date, InvalidDelivery, Problem, Score, parse_date
 from portal.urls import public_url
 
 VENDOR = "constructor"
@@ -209,18 +210,7 @@ def _http_url(value: str | None) -> str | None:
     return value
 
 
-def _no_nul(value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain NUL characters")  # PostgreSQL text cannot
-    return value
-
-
-def _text(max_length: int) -> Any:
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_no_nul)]
-
-
-IdText = Annotated[str, BeforeValidator(_id_text), StringConstraints(min_length=1, max_length=128),
-                   AfterValidator(_no_nul)]
+IdText = Annotated[Text(128), BeforeValidator(_id_text), StringConstraints(min_length=1)]
 
 
 class _Threshold(BaseModel):
@@ -231,29 +221,32 @@ class _Threshold(BaseModel):
 
 class _Warning(BaseModel):
     model_config = ConfigDict(extra="allow")
-    type: _text(100)
+    type: Text(100) | None = None
     start: Date = None
     end: Date = None
     cyber: bool | None = None
 
 
 class ConstructorReview(BaseModel):
-    """Contract section 2, "Result". accountId and sessionId are required; every other
-    field may be missing or null; unknown fields are kept (`model_extra`)."""
+    """Contract section 2, "Result". sessionId is required; every other field may be
+    missing or null (a present accountId must be this portal's: the JWT proves the
+    sender, the account that the review is meant for); unknown fields are kept
+    (`model_extra`). Lengths are those of the columns the fields are stored in."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "description": "A Constructor Proctor review (contract section 2, Result)."})
 
-    accountId: IdText
+    accountId: IdText | None = None
     sessionId: IdText
-    archive: Annotated[_text(1000) | None, AfterValidator(_http_url)] = None
-    conclusion: _text(200) | None = None
-    comment: _text(20_000) | None = None
+    archive: Annotated[Text(1000) | None, AfterValidator(_http_url)] = None
+    conclusion: Text(200) | None = None
+    comment: Text(20_000) | None = None
     score: Score = None
     threshold: _Threshold | None = None
     sessionStart: Date = None
     sessionEnd: Date = None
-    warnings: list[_Warning] | None = None
-    warningTitles: dict[_text(100), dict[_text(20), _text(500)]] | None = None
+    warnings: list[_Warning | None] | None = None
+    warningTitles: dict[Text(100), dict[Text(20), Text(500) | None] | None] | None = None
 
 
 def _problems(error: ValidationError) -> list[Problem]:
@@ -262,10 +255,12 @@ def _problems(error: ValidationError) -> list[Problem]:
             for item in error.errors(include_url=False)]
 
 
-def _title(kind: str, titles: dict[str, dict[str, str]], lang: str = "en") -> str:
+def _title(kind: str | None, titles: dict[str, dict[str, str | None] | None],
+           lang: str = "en") -> str | None:
     """The warning's title in `lang`, else English, else any language, else its type."""
-    names = titles.get(kind) or {}
-    return names.get(lang) or names.get("en") or next(iter(names.values()), kind)
+    names = titles.get(kind or "") or {}
+    return (names.get(lang) or names.get("en")
+            or next((title for title in names.values() if title), kind))
 
 
 def review_status(review: ConstructorReview) -> str:
@@ -285,9 +280,9 @@ def review_update(fields: dict[str, Any], from_form: bool = False) -> ResultUpda
     except ValidationError as error:
         raise InvalidDelivery(_problems(error)) from None
     account = str(current_app.config["CONSTRUCTOR_ACCOUNT_ID"])
-    if review.accountId != account:
+    if review.accountId is not None and review.accountId != account:
         raise InvalidDelivery([Problem("accountId", f"is not this portal's account ({account})")])
-    warnings = review.warnings or []
+    warnings = [w for w in review.warnings or [] if w is not None]
     titles = review.warningTitles or {}
     ends = [w.end for w in warnings if w.end is not None]
     threshold = review.threshold or _Threshold()
@@ -327,20 +322,13 @@ def status_update(identifier: str, answer: dict[str, Any]) -> ResultUpdate:
     vendor_status = str(answer.get("status") or "")
     started = answer.get("sessionStart")
     try:
-        started_at = _parse_date(started) if started else None
+        started_at = parse_date(started) if started else None
     except ValueError:
         started_at = None
     return ResultUpdate(
         identifier=identifier, status=STATUS_RESULTS.get(vendor_status), started_at=started_at,
         details={"source": "status call", "vendorStatus": vendor_status[:50],
                  "sessionEnd": str(answer.get("sessionEnd") or "")[:40] or None})
-
-
-def _parse_date(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("no time zone")
-    return parsed.astimezone(timezone.utc)
 
 
 providers.register(ConstructorProvider())

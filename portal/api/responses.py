@@ -1,0 +1,104 @@
+"""The JSON answers of the portal's endpoints, as pydantic models for the OpenAPI
+document. Only the fields a client relies on are listed; answers may carry more
+(`extra="allow"`), so a new field never makes the document wrong."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from portal.proctoring.models import RESULT_STATUSES
+from portal.proctoring.results import OUTCOMES
+
+Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
+ResultStatus = Literal[RESULT_STATUSES]  # type: ignore[valid-type]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ProblemItem(_Answer):
+    """One reason a body was refused: the field (a path, "" for the whole body)."""
+
+    field: str
+    message: str
+
+
+class Error(_Answer):
+    """Every refusal: a message a person can act on, the HTTP status, and for bodies
+    that were read, each problem found. Deliveries also say their log outcome."""
+
+    error: str
+    status: int
+    problems: list[ProblemItem] | None = None
+    outcome: Outcome | None = None
+
+
+class DeliveryStored(_Answer):
+    """A Supervisor delivery is stored (and applied, unless a repeat, stale or unmatched)."""
+
+    outcome: Outcome
+    identifier: str
+    status: ResultStatus | None
+
+
+class ReviewStored(_Answer):
+    stored: bool
+    outcome: Outcome
+
+
+class Token(_Answer):
+    """A fresh Supervisor JWT for the SDK's `init()`."""
+
+    token: str
+
+
+class Question(_Answer):
+    id: int
+    kind: Literal["single", "multiple", "text"]
+    prompt: str
+    options: list[str]
+    points: float
+    answer: Any = None
+
+
+class Questions(_Answer):
+    state: str
+    deadline: str
+    now: str
+    questions: list[Question]
+
+
+class AnswerSaved(_Answer):
+    saved: bool
+    question: int
+    value: Any = None
+    updated_at: str
+
+
+class Submitted(_Answer):
+    state: str
+    score: float | None
+    max_score: float | None
+    result_url: str
+
+
+class Started(_Answer):
+    state: str
+    started_at: str | None
+    deadline: str | None
+
+
+class Stopped(_Answer):
+    state: str
+    closed: bool
+
+
+class MetricsStored(_Answer):
+    stored: int
+
+
+class Health(_Answer):
+    status: Literal["ok", "unavailable"]
+    database: str
