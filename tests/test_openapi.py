@@ -98,6 +98,14 @@ def test_each_endpoint_names_its_security(document):
     assert security["core.healthz"] == []
 
 
+def test_student_endpoints_document_the_ended_login(document, client):
+    # A fetch without a (live) login gets 401 JSON, a page the login page.
+    questions = document["paths"]["/api/attempts/{attempt_id}/questions"]["get"]["responses"]
+    assert {"401", "302"} <= set(questions)
+    answer = client.get("/api/attempts/1/questions", headers={"Accept": "application/json"})
+    assert answer.status_code == 401 and "Log in" in answer.json["error"]
+
+
 def test_every_refusal_is_a_documented_error(document):
     for _, _, operation in _operations(document):
         for status, answer in operation["responses"].items():

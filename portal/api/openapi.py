@@ -189,7 +189,12 @@ def _operation(operation: Operation, method: str, parameters: list[dict[str, Any
     if "503" in answers:
         answers["503"]["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
     if operation.security == STUDENT:
-        answers["302"] = {"description": "Not logged in: redirected to the login page."}
+        # portal/auth/sessions.py:unauthorized: JSON clients get 401, pages the login page.
+        answers["401"] = {"description": "Not logged in, or the login ended (idle or absolute "
+                                          "lifetime, a logout elsewhere): log in again.",
+                          "content": {"application/json": {"schema": error}}}
+        answers["302"] = {"description": "Not logged in (a client that does not ask for "
+                                          "JSON): redirected to the login page."}
     spec: dict[str, Any] = {
         "operationId": operation.endpoint, "summary": operation.summary,
         "tags": [operation.tag], "parameters": parameters,
