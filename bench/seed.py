@@ -22,6 +22,10 @@
         that each request of the mix works once, and write everything the wrk scripts
         need as a Lua table.
 
+    seed.py poll-url --base http://127.0.0.1:PORT --lua data.lua
+        Read the dashboard's current poll URL into data.lua (just before the poll run,
+        so that "unchanged" is true: the warm-up and the saves changed the table).
+
     seed.py count
         Print the delivery-log and result counts as JSON (for the nothing-lost check).
 
@@ -416,10 +420,35 @@ def login(args: argparse.Namespace) -> None:
         "instructor_cookie": _cookie_header(http),
         "poll_url": poll_url,
     }
-    Path(args.lua).write_text("return " + _lua(lua) + "\n", encoding="utf-8")
+    _write_data(args.lua, lua)
     print(f"logged in {len(sessions)} students ({len(attempts)} running attempts) and the "
           f"instructor in {time.monotonic() - started:.1f}s; dashboard {len(page.content)} "
           f"bytes, poll {poll_url} -> HTTP {partial.status_code}")
+
+
+def _write_data(lua_path: str, data: dict) -> None:
+    """The wrk scripts' data as a Lua table, and beside it as JSON (for poll-url)."""
+    Path(lua_path).write_text("return " + _lua(data) + "\n", encoding="utf-8")
+    Path(lua_path).with_suffix(".json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def poll_url(args: argparse.Namespace) -> None:
+    """Read the dashboard's current poll URL (its digest) into the wrk data: the runs
+    before it (warm-up, saves) changed the table since the login."""
+    import html
+
+    import requests
+
+    path = Path(args.lua).with_suffix(".json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    page = requests.get(f"{args.base.rstrip('/')}/dashboard/", timeout=60,
+                        headers={"Cookie": data["instructor_cookie"], "User-Agent": USER_AGENT})
+    page.raise_for_status()
+    poll = POLL_URL.search(page.text)
+    if not poll:
+        sys.exit("seed.py poll-url: no polled region (id=results-live hx-get) on /dashboard/")
+    data["poll_url"] = html.unescape(poll.group(1))
+    _write_data(args.lua, data)
 
 
 def _lua(value) -> str:
@@ -488,6 +517,10 @@ def main() -> None:
     p.add_argument("--seed", required=True)
     p.add_argument("--lua", required=True)
     p.set_defaults(func=login)
+    p = sub.add_parser("poll-url")
+    p.add_argument("--base", required=True)
+    p.add_argument("--lua", required=True)
+    p.set_defaults(func=poll_url)
     sub.add_parser("count").set_defaults(func=count)
     for name, func in (("pg-create", pg_create), ("pg-drop", pg_drop)):
         p = sub.add_parser(name)
