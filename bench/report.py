@@ -36,6 +36,10 @@ SCENARIOS = {
     "webhook": ("POST /api/proctoring/webhook", "portal", r"^/api/proctoring/webhook"),
     "mix": ("exam-day mix: metrics 6 : saves 3 : questions 1 : token 1", "portal",
             r"^/api/attempts/\d+/(metrics|answers/\d+|questions|token)$"),
+    "mix_8": ("the same mix (capacity sweep)", "portal",
+              r"^/api/attempts/\d+/(metrics|answers/\d+|questions|token)$"),
+    "mix_16": ("the same mix (capacity sweep)", "portal",
+               r"^/api/attempts/\d+/(metrics|answers/\d+|questions|token)$"),
 }
 MIX_PARTS = {"metrics": r"/metrics$", "save": r"/answers/\d+$", "questions": r"/questions$",
              "token": r"/token$"}
@@ -50,6 +54,11 @@ PAGE_ATTEMPTS, PAGE_SAMPLES = 10_000, 100_000
 # "Memory per worker flat": RSS after the last run within this of RSS after the warm-up.
 RSS_GROWTH_MAX_MIB = 16
 THROTTLED = 429  # the page metrics limit; counted apart from errors
+# Capacity: a student's page sends one request every ~5.5 s (the mix's 11 requests:
+# 6 metrics posts at one per 10 s, 3 saves, a question fetch and a token per reload).
+SECONDS_PER_REQUEST = 5.5
+CAPACITY_P99_MS = 250.0
+SWEEP = ("mix_8", "mix_16", "mix")  # the mix at 8, 16 and 64 connections
 
 ACCESS_LINE = re.compile(
     r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) .* (?P<us>\d+)$')
@@ -165,16 +174,17 @@ def check_leg(leg: Path) -> tuple[list[str], list[tuple[bool, str]]]:
             checks.append((ms(lat["p99"]) <= max_p99,
                            f"[{name}] {scenario}: p99 {ms(lat['p99']):.1f} ms at {conns} "
                            f"connections (target <= {max_p99:.0f} ms)"))
+        if scenario.startswith("mix"):
+            checks.append((throttled == 0 and not codes.get(THROTTLED),
+                           f"[{name}] {scenario}: {throttled} answers 429 (the metrics limit) "
+                           f"seen by wrk, {codes.get(THROTTLED, 0)} sent by the server (target: "
+                           "0, else the run measured the limit: seed more attempts)"))
         if scenario == "mix":
             parts = {part: Counter(status for path, status, _ in server if re.search(p, path))
                      for part, p in MIX_PARTS.items()}
             lines += ["", "Mix, per request kind (server's access log): " + "; ".join(
                 f"{part} {sum(c.values())} ({', '.join(f'{k}: {v}' for k, v in sorted(c.items()))})"
                 for part, c in parts.items()) + "."]
-            checks.append((throttled == 0 and not codes.get(THROTTLED),
-                           f"[{name}] mix: {throttled} answers 429 (the metrics limit) seen by "
-                           f"wrk, {codes.get(THROTTLED, 0)} sent by the server (target: 0, "
-                           "else the run measured the limit: seed more attempts)"))
 
     # Nothing lost: every delivery the server answered 200 is in the log, and wrk's 200s
     # are all there (the log may hold up to one extra per connection: requests in
@@ -198,6 +208,7 @@ def check_leg(leg: Path) -> tuple[list[str], list[tuple[bool, str]]]:
                   f"(outcomes over the leg: "
                   f"{', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))})."]
 
+    lines += _capacity(leg)
     lines += _memory(leg, name, checks)
     counts = extra["counts"]
     lines += ["", f"Database at the end: {counts['attempts']} attempts, {counts['samples']} "
@@ -208,6 +219,31 @@ def check_leg(leg: Path) -> tuple[list[str], list[tuple[bool, str]]]:
     if (leg / "inprocess.json").exists():
         lines += _dashboard_in_process(leg, name, checks)
     return lines, checks
+
+
+def _capacity(leg: Path) -> list[str]:
+    """Concurrent students one host holds at p99 <= CAPACITY_P99_MS: the highest mix
+    throughput measured within that p99, times the seconds between a student's requests."""
+    found = []
+    for scenario in SWEEP:
+        path = leg / f"wrk-{scenario}.txt"
+        if path.exists():
+            run = read_wrk(path)
+            found.append((run["connections"], run["requests"] / (run["duration_us"] / 1e6),
+                          ms(run["latency_us"]["p99"])))
+    if not found:
+        return []
+    within = [(c, r, p) for c, r, p in found if p <= CAPACITY_P99_MS]
+    runs = ", ".join(f"{c} connections: {r:.0f} req/s, p99 {p:.0f} ms" for c, r, p in found)
+    if not within:
+        return ["", f"Capacity: the mix ({runs}) never had p99 <= {CAPACITY_P99_MS:.0f} ms: "
+                    "no capacity can be stated at that latency."]
+    conns, rps, p99 = max(within, key=lambda run: run[1])
+    return ["", f"Capacity at p99 <= {CAPACITY_P99_MS:.0f} ms: the mix ran at {runs}; the "
+                f"highest throughput within the p99 is {rps:.0f} req/s ({conns} connections, "
+                f"p99 {p99:.0f} ms); one student sends one request every ~{SECONDS_PER_REQUEST} "
+                f"s, so one host holds {rps:.0f} x {SECONDS_PER_REQUEST} = "
+                f"**{rps * SECONDS_PER_REQUEST:,.0f} concurrent students**."]
 
 
 def _memory(leg: Path, name: str, checks: list) -> list[str]:

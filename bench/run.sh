@@ -9,14 +9,14 @@
 #   the portal under that command (gunicorn.conf.py, as `make run` serves it), sessions
 #   made once with requests, a short warm-up, then bounded wrk runs: healthz, dashboard
 #   page and live partial, answer saves, webhook deliveries (32 connections), the
-#   students' exam-day mix (64 connections);
+#   students' exam-day mix (64 connections, then 8 and 16 for the capacity);
 # then the delivery-log check (nothing lost), each worker's RSS after every run, and
 # (SQLite leg) bench/inprocess.py: the dashboard's server time and query count at
 # 1,000 and 10,000 attempts. bench/report.py prints every throughput as a ratio to the
 # baseline, and PASS/FAIL per target of issue 14; it exits non-zero on a FAIL unless
 # BENCH_REPORT_ONLY=1.
 #
-# Settings: BENCH_DURATION (wrk -d of the baseline, webhook and mix runs, default 10s),
+# Settings: BENCH_DURATION (wrk -d of the baseline, webhook and mix runs, default 8s),
 # BENCH_SHORT (the other runs, default 5s), BENCH_DATABASE_URL (postgresql://..., a
 # role that may CREATE DATABASE: a portal_bench_<random> database is created next to
 # the one named, and dropped at the end), BENCH_KEEP=1 keeps the work folder (logs,
@@ -26,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=$ROOT/.venv/bin
-DURATION=${BENCH_DURATION:-10s}
+DURATION=${BENCH_DURATION:-8s}
 SHORT=${BENCH_SHORT:-5s}
 THREADS=2
 HOST=127.0.0.1
@@ -184,6 +184,10 @@ run_leg() {
   ok_after=$(count_log 200); bad_after=$(grep -c "webhook delivery" "$LEG_DIR/portal.log" || true)
 
   run_wrk mix "$DURATION" 64 mix.lua
+  settle
+  # The capacity sweep: the same mix at fewer connections (the p99 <= 250 ms point).
+  run_wrk mix_8 "$SHORT" 8 mix.lua
+  run_wrk mix_16 "$SHORT" 16 mix.lua
   settle
 
   cat >"$LEG_DIR/extra.json" <<JSON

@@ -64,7 +64,7 @@ class Portal:
     """One portal host: gunicorn with `workers` x `threads` on 127.0.0.1:<free port>."""
 
     def __init__(self, database_url: str, log_path: Path, workers: int = 2, threads: int = 4,
-                 extra_args: tuple[str, ...] = (), **settings: str) -> None:
+                 extra_args: tuple[str, ...] = (), wait: bool = True, **settings: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -75,7 +75,8 @@ class Portal:
              "--threads", str(threads), "--bind", f"127.0.0.1:{self.port}",
              "--graceful-timeout", "5", *extra_args, "wsgi:app"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, text=True)
-        self.wait_healthy()
+        if wait:  # else the caller calls wait_healthy(), e.g. after starting several
+            self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 30) -> None:
         """Until GET /healthz answers 200; raises (with the log) if it never does."""

@@ -40,6 +40,13 @@ class RedisServer:
         except OSError:
             return False
 
+    def flush(self) -> None:
+        """Forget every key (e.g. the rate limits' counters)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
+            conn.sendall(b"FLUSHALL\r\n")
+            if not conn.recv(16).startswith(b"+OK"):
+                raise RuntimeError("redis-server refused FLUSHALL")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
