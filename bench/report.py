@@ -142,6 +142,7 @@ def check_leg(leg: Path) -> tuple[list[str], list[tuple[bool, str]]]:
              "| errors | 429 | server p50 / p99 ms | server statuses |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     checks: list[tuple[bool, str]] = []
+    notes: list[str] = []  # printed after the table
     for scenario, (what, _, _) in SCENARIOS.items():
         run, conns = runs[scenario], runs[scenario]["connections"]
         baseline = "hello_64" if (conns or 0) >= 64 else "hello_32"
@@ -182,10 +183,11 @@ def check_leg(leg: Path) -> tuple[list[str], list[tuple[bool, str]]]:
         if scenario == "mix":
             parts = {part: Counter(status for path, status, _ in server if re.search(p, path))
                      for part, p in MIX_PARTS.items()}
-            lines += ["", "Mix, per request kind (server's access log): " + "; ".join(
+            notes += ["", "Mix, per request kind (server's access log): " + "; ".join(
                 f"{part} {sum(c.values())} ({', '.join(f'{k}: {v}' for k, v in sorted(c.items()))})"
                 for part, c in parts.items()) + "."]
 
+    lines += notes
     # Nothing lost: every delivery the server answered 200 is in the log, and wrk's 200s
     # are all there (the log may hold up to one extra per connection: requests in
     # flight when wrk stopped its clock, stored and answered after it stopped reading).

@@ -3,7 +3,7 @@
 #
 # For each leg (SQLite always; PostgreSQL too when BENCH_DATABASE_URL is set): a fresh
 # throw-away database, migrated and seeded (bench/seed.py: 10,000 attempts, 4,000 of
-# them running for 1,000 students, 100,000 metric samples), then, on 127.0.0.1:
+# them running for 500 students, 100,000 metric samples), then, on 127.0.0.1:
 #   the baseline: hello-world Flask (bench/hello.py) under the same gunicorn command
 #   as the portal (GUNICORN_ARGS), at 32 and 64 connections;
 #   the portal under that command (gunicorn.conf.py, as `make run` serves it), sessions
@@ -81,7 +81,7 @@ export PROCTOR_WEBHOOK_HEADER=X-Api-Key
 export OUTBOX_IN_PROCESS_WORKER=0
 export RATELIMIT_STORAGE_URI=memory://
 export LOG_LEVEL=INFO
-# 1,001 logins from 127.0.0.1 before the runs (logins themselves are not benchmarked).
+# 501 logins from 127.0.0.1 before the runs (logins themselves are not benchmarked).
 export LOGIN_RATE_LIMIT="100000 per minute"
 export BENCH_DIR=$ROOT/bench
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Data and sessions for the load benchmarks (`make bench`, see docs/benchmarks.md).
 
-    seed.py seed  --out seed.json [--students 1000] [--running-exams 4]
+    seed.py seed  --out seed.json [--students 500] [--running-exams 8]
                   [--attempts 10000] [--samples 100000] [--results 1500]
         Fill a FRESH, migrated database (DATABASE_URL): an instructor, bench students,
         eight exams. Each of the first --students students has a running attempt in each
@@ -13,7 +13,7 @@
         per-minute metrics limit); --results results, each with its delivery-log row.
         The bulk is written with the ORM's bulk inserts (the services would take
         minutes). Bench students get a cheap password hash (pbkdf2, 1,000 rounds): the
-        login of 1,000 students with the default scrypt would take five minutes, and
+        login of 500 students with the default scrypt would take minutes, and
         logins are not what is measured. Refuses a database that already has users.
 
     seed.py login --base http://127.0.0.1:PORT --seed seed.json --lua data.lua
@@ -385,7 +385,7 @@ def login(args: argparse.Namespace) -> None:
     base = args.base.rstrip("/")
     data = json.loads(Path(args.seed).read_text(encoding="utf-8"))
     started = time.monotonic()
-    # Several at once: the server has 8 threads, and 1,000 logins one by one take long.
+    # Several at once: the server has 8 threads, and 500 logins one by one take long.
     with ThreadPoolExecutor(max_workers=8) as pool:
         sessions = list(pool.map(
             lambda student: _student_session(base, student["username"], data["student_password"]),
@@ -506,8 +506,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("seed")
     p.add_argument("--out", required=True)
-    p.add_argument("--students", type=int, default=1000)
-    p.add_argument("--running-exams", type=int, default=4)
+    p.add_argument("--students", type=int, default=500)
+    p.add_argument("--running-exams", type=int, default=8)
     p.add_argument("--attempts", type=int, default=10000)
     p.add_argument("--samples", type=int, default=100000)
     p.add_argument("--results", type=int, default=1500)
