@@ -36,6 +36,8 @@ SCENARIOS = {
     "webhook": ("POST /api/proctoring/webhook", "portal", r"^/api/proctoring/webhook"),
     "mix": ("exam-day mix: metrics 6 : saves 3 : questions 1 : token 1", "portal",
             r"^/api/attempts/\d+/(metrics|answers/\d+|questions|token)$"),
+    "mix_4": ("the same mix (capacity sweep)", "portal",
+              r"^/api/attempts/\d+/(metrics|answers/\d+|questions|token)$"),
     "mix_8": ("the same mix (capacity sweep)", "portal",
               r"^/api/attempts/\d+/(metrics|answers/\d+|questions|token)$"),
     "mix_16": ("the same mix (capacity sweep)", "portal",
@@ -58,7 +60,7 @@ THROTTLED = 429  # the page metrics limit; counted apart from errors
 # 6 metrics posts at one per 10 s, 3 saves, a question fetch and a token per reload).
 SECONDS_PER_REQUEST = 5.5
 CAPACITY_P99_MS = 250.0
-SWEEP = ("mix_8", "mix_16", "mix")  # the mix at 8, 16 and 64 connections
+SWEEP = ("mix_4", "mix_8", "mix_16", "mix")  # the mix at 4, 8, 16 and 64 connections
 
 ACCESS_LINE = re.compile(
     r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) .* (?P<us>\d+)$')

@@ -9,7 +9,7 @@
 #   the portal under that command (gunicorn.conf.py, as `make run` serves it), sessions
 #   made once with requests, a short warm-up, then bounded wrk runs: healthz, dashboard
 #   page and live partial, answer saves, webhook deliveries (32 connections), the
-#   students' exam-day mix (64 connections, then 8 and 16 for the capacity);
+#   students' exam-day mix (64 connections, then 4, 8 and 16 for the capacity);
 # then the delivery-log check (nothing lost), each worker's RSS after every run, and
 # (SQLite leg) bench/inprocess.py: the dashboard's server time and query count at
 # 1,000 and 10,000 attempts. bench/report.py prints every throughput as a ratio to the
@@ -186,6 +186,7 @@ run_leg() {
   run_wrk mix "$DURATION" 64 mix.lua
   settle
   # The capacity sweep: the same mix at fewer connections (the p99 <= 250 ms point).
+  run_wrk mix_4 "$SHORT" 4 mix.lua
   run_wrk mix_8 "$SHORT" 8 mix.lua
   run_wrk mix_16 "$SHORT" 16 mix.lua
   settle
