@@ -12,6 +12,7 @@ import random
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from types import SimpleNamespace
 
 import pytest
@@ -44,19 +45,22 @@ def hosts(tmp_path_factory):
     the rate limits and the live sandbox as Constructor; `app` is an in-process portal
     on the same database, for seeding and reading."""
     tmp = tmp_path_factory.mktemp("two-hosts")
-    redis = RedisServer()
-    sandbox_url, sandbox_app, stop_sandbox = serve_sandbox_quietly()
-    database = fresh_database(TEST_DATABASE_URL)
-    url = database.__enter__()
-    started: list[Portal] = []
-    try:
+    with ExitStack() as stack:
+        redis = RedisServer()
+        stack.callback(redis.stop)
+        sandbox_url, sandbox_app, stop_sandbox = serve_sandbox_quietly()
+        stack.callback(stop_sandbox)
+        url = stack.enter_context(fresh_database(TEST_DATABASE_URL))
         migrate(url)
         settings = {"RATELIMIT_STORAGE_URI": redis.url,
                     "LOGIN_RATE_LIMIT": f"{LOGIN_LIMIT} per minute",
                     "CONSTRUCTOR_URL": sandbox_url, "OUTBOX_BACKOFF_BASE": "0.05",
                     "OUTBOX_POLL_SECONDS": "0.2", "OUTBOX_LEASE_SECONDS": "10"}
+        started = []
         for name in ("a", "b"):
-            started.append(Portal(url, tmp / f"host-{name}.log", wait=False, **settings))
+            portal = Portal(url, tmp / f"host-{name}.log", wait=False, **settings)
+            stack.callback(portal.stop)
+            started.append(portal)
         for portal in started:
             portal.wait_healthy()
         app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url,
@@ -66,12 +70,6 @@ def hosts(tmp_path_factory):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    finally:
-        for portal in started:
-            portal.stop()
-        database.__exit__(None, None, None)
-        stop_sandbox()
-        redis.stop()
 
 
 def _login(base: str, username: str, password: str = "password1") -> requests.Session:
@@ -90,7 +88,7 @@ def _csrf(http: requests.Session, base: str) -> dict[str, str]:
     return {"X-CSRFToken": CSRF_META.search(page.text).group(1)}
 
 
-def _running(app, username: str, exam) -> int:
+def _running(username: str, exam) -> int:
     """A student and their running Supervisor attempt (through the services)."""
     from portal.exams import services
 
@@ -104,7 +102,7 @@ def _running(app, username: str, exam) -> int:
 def test_a_session_from_one_host_is_valid_on_the_other(hosts):
     with hosts.app.app_context():
         exam = add_exam(slug="sessions")
-        attempt_id = _running(hosts.app, "roaming", exam)
+        attempt_id = _running("roaming", exam)
         question = exam.questions[0].id
     http = _login(hosts.a.url, "roaming")
     headers = _csrf(http, hosts.a.url)  # the token of a page served by A
@@ -149,9 +147,9 @@ def _result_state(app) -> dict[str, tuple]:
 def test_deliveries_and_exam_traffic_on_both_hosts_end_as_on_one(hosts, tmp_path):
     with hosts.app.app_context():
         exam = add_exam(slug="busy")
-        targets = [_running(hosts.app, f"proctored{n}", exam) for n in range(8)]
+        targets = [_running(f"proctored{n}", exam) for n in range(8)]
         identifiers = [db.session.get(Attempt, a).identifier for a in targets]
-        workers = [(f"worker{n}", _running(hosts.app, f"worker{n}", exam)) for n in range(6)]
+        workers = [(f"worker{n}", _running(f"worker{n}", exam)) for n in range(6)]
         questions = [q.id for q in exam.questions]
         before = db.session.scalar(select(func.count(WebhookDelivery.id)))
         db.session.remove()
