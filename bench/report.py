@@ -66,8 +66,8 @@ ACCESS_LINE = re.compile(
     r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) .* (?P<us>\d+)$')
 
 
-class Unreadable(SystemExit):
-    code = 2
+class Unreadable(Exception):
+    """A run's output is missing or unreadable: the report cannot judge it (exit 2)."""
 
 
 def read_wrk(path: Path) -> dict:
@@ -133,6 +133,8 @@ def _windows(leg: Path, scenarios: list[str]) -> dict[str, list[tuple[str, int, 
 def check_leg(leg: Path) -> tuple[list[str], list[tuple[bool, str]]]:
     """Markdown lines and (passed, message) checks for one leg."""
     name = leg.name
+    if not (leg / "extra.json").exists():
+        raise Unreadable(f"report.py: {leg / 'extra.json'} is missing (the leg did not finish)")
     extra = json.loads((leg / "extra.json").read_text(encoding="utf-8"))
     runs = {scenario: read_wrk(leg / f"wrk-{scenario}.txt") for scenario in SCENARIOS}
     served = _windows(leg, list(SCENARIOS))
@@ -311,7 +313,11 @@ def main() -> None:
     lines: list[str] = []
     checks: list[tuple[bool, str]] = []
     for leg in args.legs:
-        leg_lines, leg_checks = check_leg(leg)
+        try:
+            leg_lines, leg_checks = check_leg(leg)
+        except Unreadable as error:
+            print(error, file=sys.stderr)
+            sys.exit(2)
         lines += leg_lines + [""]
         checks += leg_checks
     lines += ["| target | result |", "|---|---|"]
