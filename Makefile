@@ -29,7 +29,9 @@ run: install
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## Load benchmarks (wrk): see docs/benchmarks.md.
+## Load benchmarks (wrk) against hello-world Flask, with issue 14's targets as PASS/FAIL;
+## exits non-zero on a FAIL unless BENCH_REPORT_ONLY=1; BENCH_DATABASE_URL=postgresql://...
+## adds the PostgreSQL leg. See docs/benchmarks.md.
 bench: install-dev
 	bench/run.sh
 
