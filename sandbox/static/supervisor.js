@@ -10,7 +10,13 @@
  *   from the socket's `room:start` and `room:stop`; nothing is ever polled over HTTP;
  * - metrics are computed in a Web Worker made from a blob: URL, and with no socket the
  *   "no network" metric n1 is 100, as in the real build;
- * - no `fail` event and no data-attribute auto-start (the 3.20.5 build has neither).
+ * - no `fail` event and no data-attribute auto-start (the 3.20.5 build has neither);
+ * - a `url` in the room (token links) makes start() cover the page with that URL in a
+ *   full-page IFRAME; with the room's `finish` add-on a bar above it has Home page (reload
+ *   the URL) and Finish, which asks "Finish the session?" (Yes/No) and on Yes runs stop()
+ *   (no logout(): the real build does not call it there) and sends the browser to
+ *   `user.referer` (else `/`). Any end of the session (stop, close, the server's
+ *   room:stop, another tab) removes the frame.
  * Sandbox-only extensions: the violation buttons of the widget (`config.sandbox.violations`,
  * POST /api/sandbox/violation), `sandbox:inject` socket events, and the equipment check's
  * simulated failure (`config.sandbox.startError`).
@@ -52,6 +58,17 @@
     finishProctor: 'The session was terminated by the proctor.',
     finishAuto: 'The session was terminated automatically.',
     ok: 'OK',
+    home: 'Home page',
+    finish: 'Finish',
+    confirmTitle: 'Completion of the session',
+    confirmLabel: 'Finish the session?',
+    confirmText: 'Once completed, you will not be able to continue.',
+    yes: 'Yes',
+    no: 'No',
+    finishFailed: 'The session could not be finished: ',
+    finishRetry: 'Reload this page to return to the test, then press Finish again.',
+    testFrame: 'Test',
+    frameBar: 'Proctored test',
     widget: 'Proctoring',
     inject: 'Sandbox: inject violation',
     clear: 'Clear'
@@ -95,7 +112,17 @@
     '.sv-widget fieldset{border:1px solid #ddd;margin:0;padding:4px}',
     '.sv-widget button{font:inherit;margin:2px;cursor:pointer}',
     '.sv-widget [role=status]{margin:4px 0 0;color:#b00020}',
-    '.sv-ok{color:#2e7d32}.sv-fail{color:#b00020;font-weight:bold}'
+    '.sv-ok{color:#2e7d32}.sv-fail{color:#b00020;font-weight:bold}',
+    // The token link's frame: over the page, under the widget and the dialogs.
+    '.sv-frame{position:fixed;inset:0;z-index:2147481000;display:flex;flex-direction:column;background:#fff}',
+    '.sv-frame-bar{display:flex;align-items:center;gap:10px;padding:4px 8px;background:#233047;color:#fff;',
+    'font:14px/1.3 system-ui,sans-serif}',
+    '.sv-frame-bar[hidden]{display:none}',
+    '.sv-frame-bar button{font:inherit;padding:.35em 1em;cursor:pointer}',
+    '.sv-frame-title{flex:auto;overflow:hidden;white-space:nowrap}',
+    '.sv-frame-title small{display:block;opacity:.75}',
+    '.sv-frame-finish{background:#c62828;color:#fff;border:0;border-radius:3px}',
+    '.sv-frame iframe{flex:auto;border:0;width:100%;display:block}'
   ].join('');
 
   // ---- the metrics tracker's worker (runs from a blob: URL, never in the page) ---------
@@ -344,6 +371,7 @@
       this._drawWidget();
       this._startTracker();
       this._startCamera();
+      if (room.url) this._drawFrame(room);  // a token link: the test goes over the page
       return room;
     }
 
@@ -626,6 +654,9 @@
       this._tracker = null;
       if (this._ui.widget) this._ui.widget.remove();
       this._ui.widget = this._ui.camera = this._ui.score = this._ui.video = this._ui.status = null;
+      // As the real close(): whatever ends the run takes the test's frame away with it.
+      if (this._ui.frame) this._ui.frame.remove();
+      this._ui.frame = null;
     }
 
     // ---- UI ----------------------------------------------------------------------------
@@ -650,36 +681,43 @@
     }
 
     /**
-     * A modal dialog (focus moves into it); resolves when its button is pressed (never,
-     * without a button). An `alert` is the SDK's own notice: role alertdialog, "Attention!".
+     * A modal dialog (focus moves into it); resolves true when its button is pressed, false
+     * when its `cancel` button is (or Escape), never without buttons or when another dialog
+     * replaces it. An `alert` is the SDK's own notice: role alertdialog, its `label` (by
+     * default "Attention!") under the title. Focus starts on `cancel` when there is one.
      */
     _dialog(options) {
       this._removeDialog();
       var titleId = nextId('sv-title');
       var previous = document.activeElement;
       var button = options.button ? el('button', { type: 'button', text: options.button }) : null;
+      var cancel = options.cancel ? el('button', { type: 'button', text: options.cancel }) : null;
       var children = [el('h2', { id: titleId, text: options.title })];
       var attrs = { class: 'sv-dialog', role: options.alert ? 'alertdialog' : 'dialog',
         'aria-modal': 'true', 'aria-labelledby': titleId, tabindex: '-1' };
-      if (options.alert) children.push(el('p', { class: 'sv-label', text: TEXT.attention }));
+      if (options.alert) children.push(el('p', { class: 'sv-label', text: options.label || TEXT.attention }));
       if (options.text) {
         attrs['aria-describedby'] = nextId('sv-text');
         children.push(el('p', { id: attrs['aria-describedby'], text: options.text }));
       }
-      children = children.concat(options.body || [], button ? [button] : []);
+      children = children.concat(options.body || [], [button, cancel].filter(Boolean));
       var dialog = el('div', attrs, children);
       var overlay = el('div', { class: 'sv-overlay' }, [dialog]);
       this._container().appendChild(overlay);
       this._ui.overlay = overlay;
-      (button || dialog).focus();
+      (cancel || button || dialog).focus();
       var self = this;
       return new Promise(function (resolve) {
-        if (!button) return;
-        button.addEventListener('click', function () {
+        function answer(value) {
           self._removeDialog();
           if (previous && previous.focus && document.contains(previous)) previous.focus();
-          resolve();
-        });
+          resolve(value);
+        }
+        if (button) button.addEventListener('click', function () { answer(true); });
+        if (cancel) {
+          cancel.addEventListener('click', function () { answer(false); });
+          dialog.addEventListener('keydown', function (e) { if (e.key === 'Escape') answer(false); });
+        }
       });
     }
 
@@ -715,6 +753,68 @@
       await delay(error ? 600 : 150);
       this._removeDialog();
       if (error) throw error;
+    }
+
+    /**
+     * The token link's view of the room's `url`, as the real build draws it: a full-page
+     * IFRAME (the config's `iframe.allow` and `iframe.sandbox`), and above it, only with the
+     * room's `finish` add-on, a bar with Home page, the student and session, the time left
+     * (rooms with a `lifetime`) and Finish.
+     */
+    _drawFrame(room) {
+      if (this._ui.frame) this._ui.frame.remove();
+      var options = this._config.iframe || {};
+      var attrs = { src: room.url, title: room.subject || TEXT.testFrame,
+        allow: options.allow || 'microphone; camera; autoplay' };
+      if (options.sandbox) attrs.sandbox = options.sandbox;
+      var frame = el('iframe', attrs);
+      var home = el('button', { type: 'button', title: TEXT.home, text: TEXT.home,
+        onclick: function () { frame.src = room.url; } });  // back to the test's first page
+      var finish = el('button', { type: 'button', class: 'sv-frame-finish', text: TEXT.finish,
+        onclick: () => this._confirmFinish() });
+      var nickname = (this._user && this._user.nickname) || '';
+      var subject = room.subject && room.subject !== room.id ? ' [' + room.subject + ']' : '';
+      var timer = el('span', { class: 'sv-frame-timer', role: 'timer', 'aria-label': 'Time left' });
+      timer.hidden = !(room.startedAt && room.lifetime);
+      var bar = el('div', { class: 'sv-frame-bar', role: 'toolbar', 'aria-label': TEXT.frameBar }, [
+        home,
+        el('span', { class: 'sv-frame-title' }, [document.createTextNode(nickname + subject),
+          el('small', { text: '#' + room.id })]),
+        timer, finish]);
+      // The real build hides its bar without the add-on: then nothing on the page can finish.
+      if ((room.addons || []).indexOf('finish') < 0) bar.hidden = true;
+      var view = el('div', { class: 'sv-frame' }, [bar, frame]);
+      this._container().appendChild(view);
+      this._ui.frame = view;
+      if (room.startedAt && room.lifetime) {
+        var ends = new Date(room.startedAt).getTime() + room.lifetime * 60000;
+        var tick = function () {
+          timer.textContent = new Date(Math.max(0, ends - Date.now())).toISOString().substring(11, 19);
+        };
+        tick();
+        this._timers.push(setInterval(tick, 1000));
+      }
+    }
+
+    /** Finish in the frame's bar: "Finish the session?"; Yes stops it and goes to the referer. */
+    _confirmFinish() {
+      if (this._ui.confirm && this._ui.confirm === this._ui.overlay) return;  // already asking
+      var asked = this._dialog({ title: TEXT.confirmTitle, label: TEXT.confirmLabel, text: TEXT.confirmText,
+        button: TEXT.yes, cancel: TEXT.no, alert: true });
+      this._ui.confirm = this._ui.overlay;
+      var referer = (this._user && this._user.referer) || '/';
+      asked.then((yes) => {
+        if (!yes) return;
+        this.stop().then(function () {
+          global.onbeforeunload = null;
+          if (global.opener) global.close();  // a window the portal opened closes, as in the real build
+          global.location.href = referer;
+        }, (error) => {
+          // The frame went with the stop; say so rather than leave an empty page.
+          this._dialog({ title: TEXT.confirmTitle, text: TEXT.finishFailed + error.message + '. ' + TEXT.finishRetry,
+            button: TEXT.ok, alert: true }).then(function () { global.location.reload(); });
+        });
+      });
     }
 
     _drawWidget() {

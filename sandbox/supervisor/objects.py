@@ -22,6 +22,9 @@ RULES = ("Stay alone in the room and keep your face in the camera.",
 PRECHECK_ADDONS = {"rules": "rules", "equipment": "check"}
 # A plain webcam session: the metrics tracker and the webcam preview with its warnings.
 SESSION_ADDONS = ("track", "preview")
+# A token link's room (one with a `url`): the real SDK shows the bar with Finish above the
+# framed test only with this add-on, and the student has no other way to end the session.
+LINK_ADDONS = ("finish",)
 
 
 def room_object(row: sqlite3.Row, prechecks: list[str]) -> dict[str, Any]:
@@ -33,7 +36,8 @@ def room_object(row: sqlite3.Row, prechecks: list[str]) -> dict[str, Any]:
     claims = json.loads(row["payload"])
     return {
         "id": row["identifier"],
-        "addons": [PRECHECK_ADDONS[step] for step in prechecks] + list(SESSION_ADDONS),
+        "addons": ([PRECHECK_ADDONS[step] for step in prechecks] + list(SESSION_ADDONS)
+                   + (list(LINK_ADDONS) if row["url"] else [])),
         "metrics": list(metric_rules.CODES),
         "threshold": metric_rules.THRESHOLD,
         "startedAt": timeutil.iso(row["started_at"]),

@@ -186,15 +186,23 @@ def test_token_link_fallback_runs_the_test_in_the_proctoring_frame(page, stack):
     page.goto(attempt_url + "/token-link")
     assert page.url.startswith(stack.sandbox_url + "/api/auth/jwt?token=")
     pass_prechecks(page)
-    frame = page.frame_locator("#test-frame")
+    # The SDK's start() frames the token's url, once: the sandbox's page draws no frame.
+    frame = page.frame_locator("iframe[title='Tutorial: proctoring']")
     expect(frame.get_by_text("Question 1 of 7")).to_be_visible()
+    expect(page.locator("iframe")).to_have_count(1)
     frame.get_by_label("supervisor.start()").check()
     expect(frame.locator("#save-status")).to_have_text("All answers saved")
     page.once("dialog", lambda dialog: dialog.accept())
     frame.get_by_role("button", name="Submit").click()
     expect(frame.get_by_test_id("score")).to_have_text("2 / 10")
-    page.get_by_role("button", name="Finish").click()
+    # Finish is in the SDK's bar above the frame, and asks first.
+    page.get_by_role("toolbar", name="Proctored test").get_by_role("button", name="Finish").click()
+    confirm = page.get_by_role("alertdialog", name="Completion of the session")
+    expect(confirm).to_contain_text("Once completed, you will not be able to continue.")
+    confirm.get_by_role("button", name="Yes").click()
     page.wait_for_url(re.compile(r"/attempts/\d+/result$"))  # referrer: the attempt's page
+    sessions = stack.console("GET", "/sessions").json()
+    assert [s["status"] for s in sessions] == ["stopped"]  # Finish stopped the session
     assert current_attempt(stack).state == "submitted"
     # Reloading the framed page afterwards shows the submitted state, not the test.
     page.goto(attempt_url + "/framed")
