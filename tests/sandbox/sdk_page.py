@@ -63,7 +63,8 @@ def serve_exam_page(sandbox_url: str) -> tuple[str, Callable[[], None]]:
 
     ``/`` loads the SDK; ``/no-socket`` too, under a policy without the websocket;
     ``/auto`` loads it with the data attributes of an auto-start (which the real 3.20.5
-    build ignores); ``/back`` is where a referer points.
+    build ignores); ``/back`` is where a referer points; ``/framed`` (with a link to
+    ``/framed/next``) is a token's ``url``, a test page the sandbox may frame.
     """
     policies = {True: content_security_policy(sandbox_url),
                 False: content_security_policy(sandbox_url, websocket=False)}
@@ -71,8 +72,13 @@ def serve_exam_page(sandbox_url: str) -> tuple[str, Callable[[], None]]:
 
     @Request.application
     def app(request: Request) -> Response:
+        frame_ancestors = None
         if request.path == "/back":
             body = "<h1>Back at the portal</h1>"
+        elif request.path == "/framed":
+            body, frame_ancestors = '<h1>Framed test</h1><a href="/framed/next">Next page</a>', sandbox_url
+        elif request.path == "/framed/next":
+            body, frame_ancestors = "<h1>Second page</h1>", sandbox_url
         elif request.path == "/auto":
             body = (f'<h1>Auto</h1>{script} data-supervisor="start" data-provider="jwt" '
                     f'data-token="unused" data-referrer="/back"></script>')
@@ -83,7 +89,10 @@ def serve_exam_page(sandbox_url: str) -> tuple[str, Callable[[], None]]:
         page = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Exam</title>'
                 f'<link rel="icon" href="data:,"></head><body>{body}</body></html>')
         response = Response(page, mimetype="text/html")
-        response.headers["Content-Security-Policy"] = policies[request.path != "/no-socket"]
+        policy = policies[request.path != "/no-socket"]
+        if frame_ancestors:  # what the portal's framed page allows: framing by the proctoring origin
+            policy = policy.replace("frame-ancestors 'none'", f"frame-ancestors {frame_ancestors}")
+        response.headers["Content-Security-Policy"] = policy
         return response
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
