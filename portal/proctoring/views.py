@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, jsonify, redirect, request
+from flask import Blueprint, abort, jsonify, redirect, render_template, request
 from flask_login import current_user
 
 from portal.auth.decorators import instructor_required, student_required
@@ -15,6 +15,8 @@ from portal.proctoring import page_events
 from portal.proctoring.providers import supervisor
 
 bp = Blueprint("proctoring", __name__)
+
+FRAME_DESTINATIONS = ("iframe", "frame")  # Sec-Fetch-Dest of a framed load
 
 
 @bp.post("/api/attempts/<int:attempt_id>/token")
@@ -39,9 +41,17 @@ def token_link(attempt_id: int):
 @student_required
 @domain_errors
 def framed_attempt(attempt_id: int):
-    """The test page as the proctoring server frames it (token link, Constructor)."""
+    """The test page as the proctoring server frames it (token link, Constructor).
+
+    Loaded at top level (the browser says so: `Sec-Fetch-Dest: document`) it refuses,
+    with the way to start properly: outside the vendor's frame nobody proctors it. The
+    page checks `window.top` too, for browsers that send no Sec-Fetch-Dest."""
     attempt = exams.get_own_attempt(current_user, attempt_id)
     exams.expire_if_due(attempt)
+    destination = request.headers.get("Sec-Fetch-Dest")
+    if destination is not None and destination not in FRAME_DESTINATIONS:
+        return render_template("exams/framed_refused.html", attempt=attempt,
+                               exam=attempt.exam), 403
     return supervisor.render_test_page(attempt, framed=True)
 
 
@@ -63,11 +73,11 @@ def auto_init_attempt(attempt_id: int):
 @student_required
 @domain_errors
 def stopped(attempt_id: int):
-    """The SDK's `stop` event before submission: the server closes the attempt."""
-    data = request.get_json(silent=True) or {}
-    proctor = data.get("proctor") if isinstance(data.get("proctor"), str) else None
+    """The SDK's `stop` event before submission: the server closes the attempt, recorded
+    as reported by the page. The body is not read: a proctor's name is a fact only when
+    the vendor says it (webhook, review), never from the page."""
     attempt = exams.get_own_attempt(current_user, attempt_id)
-    closed = page_events.proctoring_stopped(attempt, proctor)
+    closed = page_events.proctoring_stopped(attempt)
     return jsonify(state=attempt.state, closed=closed)
 
 
@@ -82,6 +92,9 @@ def metrics(attempt_id: int):
                                             if isinstance(data, dict) else None)
     except page_events.InvalidSamples as error:
         abort(400, description=str(error))
+    except page_events.TooManySamples as error:
+        db.session.rollback()
+        abort(429, description=str(error))
     return jsonify(stored=stored)
 
 
