@@ -264,7 +264,7 @@ def timeline_points(attempt_id: int, total: int,
         case((MetricSample.violated.is_(True), 1), else_=0).label("violated"),
         func.row_number().over(order_by=(MetricSample.recorded_at, MetricSample.id))
         .label("n")).where(in_attempt).subquery()
-    bucket = ((numbered.c.n - 1) / step).label("bucket")  # integer division
+    bucket = ((numbered.c.n - 1) // step).label("bucket")
     rows = db.session.execute(
         select(func.min(numbered.c.recorded_at), func.min(numbered.c.score),
                func.max(numbered.c.score), func.count(), func.sum(numbered.c.violated))

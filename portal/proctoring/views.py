@@ -9,6 +9,7 @@ from flask_login import current_user
 from portal.auth.decorators import instructor_required, student_required
 from portal.exams import services as exams
 from portal.exams.models import Attempt
+from portal.errors import error_response
 from portal.exams.views import domain_errors
 from portal.extensions import db
 from portal.proctoring import page_events
@@ -94,7 +95,7 @@ def metrics(attempt_id: int):
         abort(400, description=str(error))
     except page_events.TooManySamples as error:
         db.session.rollback()
-        abort(429, description=str(error))
+        return error_response(429, str(error))  # not abort(): that reads as the limiter's
     return jsonify(stored=stored)
 
 
