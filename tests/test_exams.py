@@ -269,3 +269,8 @@ def test_the_framed_page_refuses_a_top_level_load(logged_in, auth, exam):
     plain = logged_in.get(url).get_data(as_text=True)
     assert 'id="framed-top-level"' in plain and "attempt-config" in plain
     assert attempt_row().state == "created"
+    # A closed attempt only shows its closed state: nothing to refuse.
+    headers = auth.headers()
+    logged_in.post(f"/api/attempts/{attempt_id}/started", headers=headers)
+    logged_in.post(f"/api/attempts/{attempt_id}/submit", headers=headers)
+    assert logged_in.get(url, headers={"Sec-Fetch-Dest": "document"}).status_code == 200

@@ -44,13 +44,14 @@ def token_link(attempt_id: int):
 def framed_attempt(attempt_id: int):
     """The test page as the proctoring server frames it (token link, Constructor).
 
-    Loaded at top level (the browser says so: `Sec-Fetch-Dest: document`) it refuses,
-    with the way to start properly: outside the vendor's frame nobody proctors it. The
-    page checks `window.top` too, for browsers that send no Sec-Fetch-Dest."""
+    An open attempt loaded at top level (the browser says so: `Sec-Fetch-Dest:
+    document`) is refused, with the way to start properly: outside the vendor's frame
+    nobody proctors it. The page checks `window.top` too, for browsers that send no
+    Sec-Fetch-Dest. A closed attempt shows its closed state wherever it is loaded."""
     attempt = exams.get_own_attempt(current_user, attempt_id)
     exams.expire_if_due(attempt)
     destination = request.headers.get("Sec-Fetch-Dest")
-    if destination is not None and destination not in FRAME_DESTINATIONS:
+    if attempt.is_open and destination is not None and destination not in FRAME_DESTINATIONS:
         return render_template("exams/framed_refused.html", attempt=attempt,
                                exam=attempt.exam), 403
     return supervisor.render_test_page(attempt, framed=True)

@@ -80,3 +80,33 @@ def test_start_form_posts_into_the_vendor_frame_and_finish_brings_the_student_ba
             db.session.expire_all()
         assert result is not None and result.attempt_id == attempt.id
         assert result.status == "stopped" and result.vendor == "constructor"
+
+
+def test_the_framed_page_at_top_level_shows_no_questions(page, constructor_stack):
+    """Opened on its own (curl, a bookmark), the framed page says how to start properly:
+    the server refuses (Sec-Fetch-Dest: document), and the page's own check
+    (window.top === window.self) holds where the browser sends no such header."""
+    stack = constructor_stack
+    log_in(page, stack)
+    page.get_by_role("link", name="Tutorial: proctoring").click()
+    page.get_by_role("button", name="Start exam").click()
+    page.wait_for_url(f"{stack.sandbox_url}/integration/simple/portal/start/")
+    expect(page.frame_locator("#test-frame").get_by_text("Question 1 of 7")).to_be_visible()
+    framed_url = stack.url(f"/attempts/{current_attempt(stack).id}/framed")
+
+    page.goto(framed_url)  # the browser says: a document, not a frame
+    refusal = page.get_by_role("alert")
+    expect(refusal).to_contain_text("Start the test through the proctoring service")
+    expect(refusal).to_contain_text("Resume exam")
+    expect(page.get_by_text("Question 1 of 7")).to_have_count(0)
+
+    # A browser that sends no Sec-Fetch-Dest gets the page; its script refuses to start.
+    def as_if_framed(route):
+        route.fulfill(response=route.fetch(headers={**route.request.headers,
+                                                    "sec-fetch-dest": "iframe"}))
+    page.route(framed_url, as_if_framed)
+    page.goto(framed_url)
+    expect(page.locator("#framed-top-level")).to_be_visible()
+    expect(page.locator("#framed-top-level")).to_contain_text("press Resume exam")
+    expect(page.locator("#test")).to_be_hidden()
+    expect(page.locator("#proctoring")).to_be_hidden()
