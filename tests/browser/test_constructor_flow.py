@@ -110,3 +110,46 @@ def test_the_framed_page_at_top_level_shows_no_questions(page, constructor_stack
     expect(page.locator("#framed-top-level")).to_contain_text("press Resume exam")
     expect(page.locator("#test")).to_be_hidden()
     expect(page.locator("#proctoring")).to_be_hidden()
+
+
+def start_in_the_vendor_frame(page, stack):
+    log_in(page, stack)
+    page.get_by_role("link", name="Tutorial: proctoring").click()
+    page.get_by_role("button", name="Start exam").click()
+    page.wait_for_url(f"{stack.sandbox_url}/integration/simple/portal/start/")
+    return page.frame_locator("#test-frame")
+
+
+def test_the_framed_page_waits_for_the_vendors_confirmation(page, constructor_stack):
+    """While the server answers "not confirmed yet" (409, retry), the page shows a wait
+    state and asks again; the questions appear once the vendor confirms."""
+    refusals = []
+
+    def not_yet_twice(route):
+        if len(refusals) < 2:
+            refusals.append(route.request.url)
+            route.fulfill(status=409, json={
+                "error": "The proctoring service reports your session as “ready_to_start”.",
+                "status": 409, "retry": True, "waiting": True})
+        else:
+            route.continue_()
+    page.route("**/api/attempts/*/started", not_yet_twice)
+    frame = start_in_the_vendor_frame(page, constructor_stack)
+    expect(frame.locator("#proctoring-status")).to_have_text(
+        "Waiting for the proctoring service to confirm your session…")
+    expect(frame.get_by_text("Question 1 of 7")).to_be_visible(timeout=15_000)
+    assert len(refusals) == 2
+    assert current_attempt(constructor_stack).vendor_status == "started"
+
+
+def test_a_refused_start_says_what_to_do(page, constructor_stack):
+    message = ("The proctoring service does not know this session. Go back to the exam page "
+               "and press Start exam to start it through the proctoring service.")
+    page.route("**/api/attempts/*/started", lambda route: route.fulfill(
+        status=409, json={"error": message, "status": 409, "retry": False, "waiting": False}))
+    frame = start_in_the_vendor_frame(page, constructor_stack)
+    error = frame.locator("#proctoring-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text(message.rstrip("."))
+    expect(frame.get_by_role("button", name="Retry")).to_be_visible()
+    expect(frame.locator("#test")).to_be_hidden()
