@@ -149,3 +149,46 @@ def test_a_bounded_total_per_attempt(app, client, running):
 def test_grading(kind, correct, value, points):
     question = Question(kind=kind, correct=correct, points=2, options=["a", "b", "c"])
     assert grading.points_for(question, value) == points
+
+
+def test_concurrent_batches_never_pass_the_limit_together(app, student, exam, monkeypatch):
+    """Batches racing past the count: the attempt lock makes them count one after the
+    other (a delay after the count widens the window a race would use)."""
+    import threading
+    import time
+
+    from portal.exams import services
+    from portal.proctoring import page_events
+
+    attempt = services.start_or_resume(student, exam)
+    services.report_started(attempt)
+    db.session.commit()
+    attempt_id = attempt.id
+    check = page_events._check_limits
+
+    def slow_check(*args):
+        check(*args)
+        time.sleep(0.05)
+    monkeypatch.setattr(page_events, "_check_limits", slow_check)
+    outcomes = []
+
+    def send():
+        with app.app_context():
+            try:
+                page_events.record_metrics(db.session.get(Attempt, attempt_id), [SAMPLE] * 3)
+                db.session.commit()
+                outcomes.append("stored")
+            except page_events.TooManySamples:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db.session.expire_all()
+    assert sorted(outcomes) == ["refused"] * 4 + ["stored"] * 4
+    assert stored() == 12

@@ -144,15 +144,19 @@ def report_started(attempt: Attempt, now: datetime | None = None) -> Attempt:
     closed attempt, or when the exam closed before the start.
     """
     now = now or utcnow()
+    exam = attempt.exam
+    closed_before_start = exam.closes_at is not None and now >= exam.closes_at
+    check = providers.CONFIRMED
+    if attempt.state == CREATED and not closed_before_start:
+        # Asked before this request writes anything: no database lock is held while
+        # the vendor answers (SQLite has one for the whole database).
+        check = providers.for_vendor(attempt.vendor).confirm_start(attempt, now)
     if attempt.page_started_at is None:
         attempt.page_started_at = now
-        db.session.flush()
+    db.session.flush()
     if attempt.state == CREATED:
-        exam = attempt.exam
-        if exam.closes_at is not None and now >= exam.closes_at:
+        if closed_before_start:
             raise AttemptConflict("The exam closed before the test started.", keep_changes=True)
-        check = providers.for_vendor(attempt.vendor).confirm_start(attempt, now)
-        db.session.flush()
         if not check.confirmed:
             raise StartNotConfirmed(check.message, check.retry, check.unreachable)
         deadline = now + timedelta(minutes=exam.time_limit_minutes)
@@ -173,6 +177,16 @@ def require_running(attempt: Attempt, now: datetime | None = None) -> None:
         raise AttemptConflict("The proctoring session has not started yet.")
     if attempt.state != IN_PROGRESS:
         raise AttemptConflict(closed_message(attempt), keep_changes=expired)
+
+
+def lock_running(attempt: Attempt, now: datetime | None = None) -> None:
+    """Hold the running attempt for the rest of the transaction, so that concurrent
+    requests about it are counted one after the other: a conditional UPDATE (a row lock
+    on PostgreSQL, the database's write lock on SQLite). Raises AttemptConflict unless it
+    is in progress and within its time (also when it closed meanwhile)."""
+    require_running(attempt, now)
+    if not _transition(attempt, (IN_PROGRESS,), IN_PROGRESS):
+        raise AttemptConflict(closed_message(attempt))
 
 
 def closed_message(attempt: Attempt) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from portal.db_types import utcnow
 from portal.exams import services as exams
-from portal.exams.models import IN_PROGRESS, Attempt
+from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring.metrics import METRIC_NAMES
 from portal.proctoring.models import MetricSample
@@ -88,11 +88,8 @@ def record_metrics(attempt: Attempt, samples: Any) -> int:
 
 def _check_limits(attempt: Attempt, adding: int) -> None:
     """Refuse the batch unless the attempt runs and stays within both limits. The
-    attempt's row is locked first, so two concurrent batches are counted one after
-    the other (SQLite: its one write lock does the same)."""
-    exams.require_running(attempt)
-    db.session.execute(select(Attempt.id).where(Attempt.id == attempt.id,
-                                                Attempt.state == IN_PROGRESS).with_for_update())
+    attempt is locked first, so two concurrent batches are counted one after the other."""
+    exams.lock_running(attempt)
     now = utcnow()
     per_minute, per_attempt = limit("METRICS_PER_MINUTE"), limit("METRICS_PER_ATTEMPT")
     recent, total = db.session.execute(
