@@ -21,21 +21,41 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
-    with op.batch_alter_table('exams', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('threshold', sa.Integer(), server_default='50', nullable=False))
-        batch_op.add_column(sa.Column('show_points', sa.String(length=16), server_default='after_close', nullable=False))
-        batch_op.create_check_constraint('ck_exams_threshold', 'threshold >= 0 AND threshold <= 100')
-        batch_op.create_check_constraint(
-            'ck_exams_show_points', "show_points IN ('after_submission', 'after_close', 'never')")
+# SQLite cannot add a CHECK constraint to a table without rebuilding it, and a rebuild
+# of `exams` (DROP TABLE with foreign keys on) would cascade-delete every attempt. So on
+# SQLite the checks go in as column constraints of ADD COLUMN, which needs no rebuild.
+EXAM_COLUMNS = (
+    ("threshold", "INTEGER DEFAULT '50' NOT NULL",
+     "ck_exams_threshold", "threshold >= 0 AND threshold <= 100"),
+    ("show_points", "VARCHAR(16) DEFAULT 'after_close' NOT NULL",
+     "ck_exams_show_points", "show_points IN ('after_submission', 'after_close', 'never')"),
+)
+ATTEMPT_COLUMNS = (
+    ("vendor_first_delivery_at", sa.DateTime()),
+    ("vendor_started_at", sa.DateTime()),
+    ("vendor_status", sa.String(length=32)),
+    ("vendor_status_at", sa.DateTime()),
+    ("page_started_at", sa.DateTime()),
+    ("page_stopped_at", sa.DateTime()),
+)
 
-    with op.batch_alter_table('attempts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('vendor_first_delivery_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('vendor_started_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('vendor_status', sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column('vendor_status_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('page_started_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('page_stopped_at', sa.DateTime(), nullable=True))
+
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def upgrade():
+    if _sqlite():
+        for name, definition, check_name, check in EXAM_COLUMNS:
+            op.execute(f"ALTER TABLE exams ADD COLUMN {name} {definition} "
+                       f"CONSTRAINT {check_name} CHECK ({check})")
+    else:
+        op.add_column('exams', sa.Column('threshold', sa.Integer(), server_default='50', nullable=False))
+        op.add_column('exams', sa.Column('show_points', sa.String(length=16), server_default='after_close', nullable=False))
+        for _, _, check_name, check in EXAM_COLUMNS:
+            op.create_check_constraint(check_name, 'exams', check)
+    for name, type_ in ATTEMPT_COLUMNS:  # plain ADD COLUMN everywhere: no rebuild
+        op.add_column('attempts', sa.Column(name, type_, nullable=True))
     op.execute("UPDATE attempts SET page_started_at = started_at WHERE started_at IS NOT NULL")
     # A delivery already linked to an attempt is evidence from the proctoring server.
     op.execute("UPDATE attempts SET vendor_first_delivery_at = (SELECT r.created_at FROM "
@@ -44,16 +64,10 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('attempts', schema=None) as batch_op:
-        batch_op.drop_column('page_stopped_at')
-        batch_op.drop_column('page_started_at')
-        batch_op.drop_column('vendor_status_at')
-        batch_op.drop_column('vendor_status')
-        batch_op.drop_column('vendor_started_at')
-        batch_op.drop_column('vendor_first_delivery_at')
-
-    with op.batch_alter_table('exams', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_exams_show_points', type_='check')
-        batch_op.drop_constraint('ck_exams_threshold', type_='check')
-        batch_op.drop_column('show_points')
-        batch_op.drop_column('threshold')
+    # DROP COLUMN (SQLite 3.35+) also drops a column's own CHECK: no rebuild either.
+    for name, _ in reversed(ATTEMPT_COLUMNS):
+        op.execute(f"ALTER TABLE attempts DROP COLUMN {name}")
+    for name, _, check_name, _ in reversed(EXAM_COLUMNS):
+        if not _sqlite():
+            op.drop_constraint(check_name, 'exams', type_='check')
+        op.execute(f"ALTER TABLE exams DROP COLUMN {name}")
