@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from portal.db_types import utcnow
+from portal.exams import services
 from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
@@ -50,6 +51,10 @@ def seed_result(attempt: Attempt | None, *, identifier: str | None = None,
         averages=averages if averages is not None else {}, details=fields.pop("details", {}),
         **fields)
     db.session.add(result)
+    db.session.flush()
+    if attempt is not None and vendor == attempt.vendor:
+        # What a delivery leaves on its attempt (results.record_and_apply does the same).
+        services.record_vendor_news(attempt, status, attempt.closed_at or attempt.started_at)
     db.session.commit()
     return result
 

@@ -121,13 +121,17 @@ def constructor_exam(**overrides: Any):
 
 
 def running_attempt(sandbox: Sandbox | None = None, user=None, exam=None) -> Attempt:
-    """A started Constructor attempt (and, given a sandbox, its started vendor session)."""
+    """A started Constructor attempt (and, given a sandbox, its started vendor session,
+    which the portal's status call confirms; without one, the vendor's confirmation is
+    seeded as a review would leave it)."""
     user = user or add_user(f"cstudent{next(_counter)}", display_name="Ada Lovelace", lang="en")
     exam = exam or constructor_exam()
     attempt = services.start_or_resume(user, exam)
     db.session.commit()
     if sandbox is not None:
         sandbox.start(attempt)
+    else:
+        services.record_vendor_news(attempt, "started")
     services.report_started(attempt)
     db.session.commit()
     return attempt

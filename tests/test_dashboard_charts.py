@@ -123,19 +123,42 @@ def test_means_chart_writes_every_name():
 
 def test_timeline_marks_violations_and_draws_the_threshold():
     svg = parse_svg(charts.timeline_chart(samples(
-        (95, 50, False, None), (30, 50, True, "c3"), (90, 60, False, None), (None, 60, True, None))))
+        (95, 50, False, None), (30, 50, True, "c3"), (90, 0, False, None), (None, 60, True, None)),
+        threshold=50))
     violations = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "violation"]
     assert len(violations) == 2
     assert violations[0].find(f"{SVG}title").text == (
-        "10:00:10 UTC: violation, score 30 (threshold 50), mostly several faces")
+        "10:00:10 UTC: violation, score 30, mostly several faces")
     score_line = next(p for p in svg.iter(f"{SVG}polyline") if p.get("class") == "score-line")
     assert len(score_line.get("points").split()) == 3  # the sample without a score is skipped
+    # The threshold given (the exam's or the vendor's), flat: the samples' own (0, 60:
+    # what the page said) draw nothing.
     threshold = next(p for p in svg.iter(f"{SVG}polyline") if p.get("class") == "threshold")
     ys = {float(point.split(",")[1]) for point in threshold.get("points").split()}
-    assert len(ys) == 2  # 50 then 60: a step
+    assert len(ys) == 1 and threshold.find(f"{SVG}title").text == "Threshold 50"
     assert svg.get("aria-label") == (
         "Metrics timeline: 4 metrics events from 10:00:00 to 10:00:30 UTC; score from 30 to 95;"
-        " threshold 50, 60; 2 violations, the first at 10:00:10.")
+        " 2 violations reported by the page, the first at 10:00:10.")
+
+
+def test_without_a_threshold_no_line():
+    svg = parse_svg(charts.timeline_chart(samples((95, 50, False, None), (90, 50, False, None))))
+    assert not [p for p in svg.iter(f"{SVG}polyline") if p.get("class") == "threshold"]
+
+
+def test_downsampled_points_say_how_many_samples_they_stand_for():
+    start = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+    points = [charts.TimelinePoint(start, 80, 95, 100, 0),
+              charts.TimelinePoint(start + timedelta(minutes=5), 20, 90, 100, 7)]
+    svg = parse_svg(charts.timeline_chart(points, threshold=50,
+                                          first_violation_at=start + timedelta(minutes=6)))
+    (violation,) = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "violation"]
+    assert violation.find(f"{SVG}title").text == (
+        "10:05:00 UTC: 7 of 100 samples violated, lowest score 20")
+    assert svg.get("aria-label") == (
+        "Metrics timeline: 200 metrics events from 10:00:00 to 10:05:00 UTC (drawn as 2 "
+        "points); score from 20 to 95; 7 violations reported by the page, the first at "
+        "10:06:00.")
 
 
 def test_timeline_x_is_proportional_to_time():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import insert
 
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.proctoring.models import MetricSample
 from tests.conftest import BASE_CONFIG, add_exam, add_user, start_attempt
 from tests.factories import (ZERO_AVERAGES, instructor_pages, login_instructor, seed_attempt,
                              seed_delivery, seed_job, seed_result, seed_samples)
@@ -112,10 +115,36 @@ def test_timeline_chart_with_threshold_and_violations(as_instructor, exam, stude
     assert '<polyline class="score-line"' in timeline
     assert '<polyline class="threshold"' in timeline
     assert timeline.count('<g class="violation">') == 2
-    assert "violation, score 30 (threshold 50), mostly several faces" in timeline
-    assert "2 violations, the first at" in timeline
+    assert "violation, score 30, mostly several faces" in timeline
+    assert "<title>Threshold 50</title>" in timeline  # the exam's
+    assert "2 violations reported by the page, the first at" in timeline
     assert "Violations as a table (2)" in timeline
     assert "c2 face invisible or not looking at the camera" in timeline
+
+
+def test_thirty_thousand_samples_still_make_a_small_fast_page(as_instructor, exam, student):
+    """However many samples were stored (they are bounded per attempt, but older data or
+    a raised limit may hold more), the page draws at most TIMELINE_POINTS points and
+    lists at most VIOLATIONS_LISTED violations."""
+    attempt = seed_attempt(exam, student, minutes_ago=600)
+    start = attempt.started_at
+    db.session.execute(insert(MetricSample), [
+        {"attempt_id": attempt.id, "recorded_at": start + timedelta(seconds=i),
+         "score": 20.0 if i % 10 == 0 else 90.0, "threshold": 50.0, "violated": i % 10 == 0,
+         "peak": "c2" if i % 10 == 0 else None, "metrics": {"c2": 80} if i % 10 == 0 else {}}
+        for i in range(30_000)])
+    db.session.commit()
+    began = time.perf_counter()
+    html = as_instructor(f"/dashboard/attempts/{attempt.id}")
+    elapsed = time.perf_counter() - began
+    assert len(html.encode()) < 300_000, len(html.encode())
+    assert elapsed < 3.0, elapsed
+    timeline = _section(html, "timeline-heading")
+    assert "30000 metrics events from" in timeline and "(drawn as 300 points)" in timeline
+    assert "3000 violations reported by the page" in timeline
+    assert timeline.count('<g class="violation">') == 300
+    assert "Violations as a table (3000)" in timeline
+    assert "The first 50 of 3000 are listed." in timeline
 
 
 def test_no_metrics_recorded(as_instructor, exam, student):

@@ -28,10 +28,12 @@ def flagged_ids(ctx: flags.FlagContext | None = None) -> set[int]:
     return {row.attempt.id for row in queries.results_page(TableFilters(flagged=True), ctx).rows}
 
 
-def test_rules_and_words_are_complete():
+def test_the_rules_are_one_table():
     ctx = flags.FlagContext(utcnow(), 30)
-    assert list(flags._conditions(ctx)) == list(flags.FLAG_CODES)
-    assert set(flags.LABELS) == set(flags.REASONS) == set(flags.FLAG_CODES)
+    codes = [rule.code for rule in flags.RULES]
+    assert len(set(codes)) == len(codes) and tuple(codes) == flags.FLAG_CODES
+    assert [column.name for column in flags.flag_columns(ctx)] == [f"flag_{c}" for c in codes]
+    assert all(rule.label and callable(rule.reason) for rule in flags.RULES)
 
 
 def test_a_clean_attempt_has_no_flags(app, exam, student):
@@ -66,10 +68,52 @@ def test_no_verdict_waits_for_the_grace_period(app, exam, student):
     assert flags_of(attempt) == {}
 
 
-def test_no_result_at_all_is_flagged_in_words(app, exam, student):
-    attempt = _closed(exam, student, 3 * 60)
+def test_a_confirmed_session_without_a_result_is_flagged_in_words(app, exam, student):
+    """Constructor's status call confirmed the start, but no review came."""
+    attempt = _closed(exam, student, 3 * 60, vendor="constructor")
+    attempt.vendor_started_at = attempt.started_at  # as confirm_start records it
+    db.session.commit()
     assert flags_of(attempt)["no_verdict"].startswith(
         "No proctoring verdict: no proctoring result has arrived 3 h after the attempt closed")
+
+
+# ---- not confirmed by the proctoring server ------------------------------------------------
+
+@pytest.mark.parametrize("state", ["submitted", "expired", "terminated"])
+def test_closing_with_nothing_from_the_server_is_flagged_at_once(app, exam, student, state):
+    """Supervisor has no status API: a page that reported the start itself and was never
+    heard of by the server is flagged the moment the attempt closes, not after the grace
+    period, and not as "awaiting the verdict"."""
+    attempt = _closed(exam, student, 0, state=state)
+    attempt.page_started_at = attempt.started_at
+    db.session.commit()
+    reasons = flags_of(attempt)
+    assert "no_verdict" not in reasons
+    assert reasons["unconfirmed"] == (
+        "Not confirmed by the proctoring server: the attempt closed and nothing has arrived "
+        "from the proctoring server about its session (no result, no confirmed start), so "
+        "proctoring may never have run. The page reported the proctoring start, but that is "
+        "the page's word only.")
+    assert flags.LABELS["unconfirmed"] == "Not confirmed by the proctoring server"
+    assert attempt.id in flagged_ids()
+
+
+def test_any_delivery_clears_not_confirmed_and_the_grace_period_applies(app, exam, student):
+    attempt = _closed(exam, student, 10)
+    seed_result(attempt, status="started")
+    assert flags_of(attempt) == {}  # heard of, within the grace period
+    assert set(flags_of(attempt, flags.FlagContext(utcnow(), 5))) == {"no_verdict"}
+
+
+def test_another_vendors_delivery_confirms_nothing(app, exam, student):
+    attempt = _closed(exam, student, 0)
+    seed_result(attempt, status="accepted", vendor="constructor")
+    assert "unconfirmed" in flags_of(attempt)
+
+
+def test_open_attempts_are_not_yet_unconfirmed(app, exam, student):
+    attempt = seed_attempt(exam, student, state="in_progress", minutes_ago=5)
+    assert flags_of(attempt) == {}
 
 
 @pytest.mark.parametrize("status", ["accepted", "rejected"])
@@ -97,7 +141,7 @@ def test_grace_period_comes_from_config(backend, tmp_path):
         exam = add_exam()
         student = add_user("student1")
         instructor = add_user("teacher", role="instructor")
-        _closed(exam, student, 10)
+        seed_result(_closed(exam, student, 10), status="stopped")
         client = app.test_client()
         login_instructor(client, Auth(client), instructor)
         html = client.get("/dashboard").get_data(as_text=True)
@@ -118,6 +162,7 @@ def test_skipped(app, exam, student):
 def test_terminated_gives_the_close_reason(app, exam, student):
     attempt = seed_attempt(exam, student, state="terminated", minutes_ago=5,
                            close_reason="Proctoring session ended by a proctor (p1).")
+    seed_result(attempt, status="stopped", proctor="p1")
     assert flags_of(attempt) == {"terminated": "Terminated before submission: Proctoring "
                                                "session ended by a proctor (p1)."}
 
@@ -144,18 +189,40 @@ def test_score_equal_to_threshold_is_not_under(app, exam, student):
     assert flags_of(attempt) == {}
 
 
-def test_threshold_falls_back_to_the_pages_latest_metrics(app, exam, student):
-    """Supervisor webhooks carry no threshold: the SDK's metrics events do."""
-    attempt = seed_attempt(exam, student, minutes_ago=5)
+def test_without_the_vendors_threshold_the_exams_applies(app, student, other_student):
+    """Supervisor webhooks carry no threshold: the exam file's `threshold` decides."""
+    strict = add_exam(slug="strict", title="Strict", threshold=60)
+    attempt = seed_attempt(strict, student, minutes_ago=5)
     seed_result(attempt, status="accepted", score=55)
-    seed_samples(attempt, [(90, 40, False, None), (90, 60, False, None)])
     assert flags_of(attempt) == {"below_threshold":
                                  "Proctoring score 55 is under the threshold 60."}
-
-
-def test_no_threshold_known_no_flag(app, exam, student):
-    attempt = seed_attempt(exam, student, minutes_ago=5)
+    default = add_exam(slug="default", title="Default")  # the template's usual 50
+    attempt = seed_attempt(default, other_student, minutes_ago=5)
     seed_result(attempt, status="accepted", score=5)
+    assert set(flags_of(attempt)) == {"below_threshold"}
+
+
+def test_the_pages_threshold_never_decides(app, client, auth, exam, student):
+    """A forged sample {score: 100, threshold: 0} clears nothing, also after submission;
+    nor does a page's higher threshold raise the flag."""
+    from tests.conftest import start_attempt
+
+    auth.login()
+    attempt_id, headers = start_attempt(client, auth, exam)
+    forged = {"metrics": {}, "score": 100, "threshold": 0, "violated": False}
+    assert client.post(f"/api/attempts/{attempt_id}/metrics", json={"samples": [forged]},
+                       headers=headers).status_code == 200
+    client.post(f"/api/attempts/{attempt_id}/submit", headers=headers)
+    assert client.post(f"/api/attempts/{attempt_id}/metrics", json={"samples": [forged]},
+                       headers=headers).status_code == 409
+    attempt = db.session.get(Attempt, attempt_id)
+    seed_result(attempt, status="accepted", score=36)
+    assert flags_of(attempt) == {"below_threshold":
+                                 "Proctoring score 36 is under the threshold 50."}
+    seed_samples(attempt, [(90, 95, False, None)])  # a page claiming a threshold of 95
+    db.session.delete(attempt.result)
+    db.session.commit()
+    seed_result(attempt, status="accepted", score=60)
     assert flags_of(attempt) == {}
 
 
@@ -229,7 +296,7 @@ def test_flags_belong_to_their_own_attempt(app, exam, student, other_student):
     seed_result(clean, status="accepted", score=55)
     flagged = seed_attempt(exam, other_student, minutes_ago=5, vendor="constructor")
     assert flagged.id != flagged.exam_id  # else a join on the wrong column could pass
-    seed_result(flagged, status="accepted", score=55)
+    seed_result(flagged, status="accepted", score=55, threshold=60, vendor="constructor")
     seed_samples(flagged, [(20, 60, True, "c2")])
     seed_job(flagged)
     assert flags_of(clean) == {}

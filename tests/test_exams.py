@@ -215,3 +215,62 @@ def test_conditional_transition_loses_the_race_cleanly(app, student, exam):
     with pytest.raises(services.AttemptConflict):
         services.submit(attempt)
     assert attempt.state == "terminated"
+
+
+# ---- the result page is no answer key -------------------------------------------------
+
+def submitted_result(client, auth, exam) -> str:
+    attempt_id, headers = start_attempt(client, auth, exam)
+    client.put(f"/api/attempts/{attempt_id}/answers/{exam.questions[0].id}", json={"value": 1},
+               headers=headers)
+    client.post(f"/api/attempts/{attempt_id}/submit", headers=headers)
+    return client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
+
+
+def test_by_default_points_per_question_wait_for_the_exam_to_close(logged_in, auth):
+    closes = utcnow() + timedelta(hours=1)
+    exam = add_exam(closes_at=closes.isoformat())
+    page = submitted_result(logged_in, auth, exam)
+    assert "2 / 4" in page  # the total stays visible
+    assert "<th scope=\"col\">Points</th>" not in page and "2 / 2" not in page
+    assert "Points per question are not shown until the exam closes" in page
+    # Once the exam has closed for everyone, they are shown.
+    attempt = attempt_row()
+    attempt.exam.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    page = logged_in.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    assert "<th scope=\"col\">Points</th>" in page and "2 / 2" in page
+
+
+@pytest.mark.parametrize("rule,shown", [("after_submission", True), ("never", False),
+                                        ("after_close", False)])
+def test_show_points_is_the_exams_setting(logged_in, auth, rule, shown):
+    page = submitted_result(logged_in, auth, add_exam(show_points=rule))  # no closes_at
+    assert "2 / 4" in page
+    assert ("<th scope=\"col\">Points</th>" in page) is shown
+    assert ("2 / 2" in page) is shown
+
+
+# ---- the framed page refuses a top-level load -------------------------------------------
+
+def test_the_framed_page_refuses_a_top_level_load(logged_in, auth, exam):
+    response = logged_in.post(f"/exams/{exam.id}/start", data={"csrf_token": auth.csrf("/")})
+    attempt_id = response.location.rsplit("/", 1)[1]
+    url = f"/attempts/{attempt_id}/framed"
+    top = logged_in.get(url, headers={"Sec-Fetch-Dest": "document"})
+    assert top.status_code == 403
+    page = top.get_data(as_text=True)
+    assert "Start the test through the proctoring service" in page
+    assert "press <strong>Start exam</strong>" in page and f'href="/exams/{exam.id}"' in page
+    assert "attempt-config" not in page and "exam.js" not in page  # nothing starts
+    framed = logged_in.get(url, headers={"Sec-Fetch-Dest": "iframe"})
+    assert framed.status_code == 200 and "attempt-config" in framed.get_data(as_text=True)
+    # Browsers that send no Sec-Fetch-Dest: the page itself checks window.top.
+    plain = logged_in.get(url).get_data(as_text=True)
+    assert 'id="framed-top-level"' in plain and "attempt-config" in plain
+    assert attempt_row().state == "created"
+    # A closed attempt only shows its closed state: nothing to refuse.
+    headers = auth.headers()
+    logged_in.post(f"/api/attempts/{attempt_id}/started", headers=headers)
+    logged_in.post(f"/api/attempts/{attempt_id}/submit", headers=headers)
+    assert logged_in.get(url, headers={"Sec-Fetch-Dest": "document"}).status_code == 200

@@ -153,9 +153,9 @@ HOSTILE_BODIES = {
 
 
 def _page_requests(attempt_id: int, question_id: int) -> dict[str, tuple[str, str]]:
+    # The stop report reads no body (what the page says of a stop is not evidence).
     return {"answer": ("PUT", f"/api/attempts/{attempt_id}/answers/{question_id}"),
-            "metrics": ("POST", f"/api/attempts/{attempt_id}/metrics"),
-            "stopped": ("POST", f"/api/attempts/{attempt_id}/stopped")}
+            "metrics": ("POST", f"/api/attempts/{attempt_id}/metrics")}
 
 
 @pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
@@ -168,6 +168,17 @@ def test_hostile_bodies_get_a_400_from_every_page_endpoint(client, auth, student
         assert_refusal(response)
         assert response.get_json()["problems"], name
     assert count(Answer) == 0 and count(MetricSample) == 0
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_the_stop_report_ignores_any_body(client, auth, student, exam, body):
+    auth.login()
+    attempt_id, headers = start_attempt(client, auth, exam)
+    response = client.post(f"/api/attempts/{attempt_id}/stopped", data=body,
+                           headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 200 and response.get_json()["state"] == "terminated"
+    reason = db.session.get(Attempt, attempt_id).close_reason
+    assert reason == "The page reported that the proctoring session ended."
     assert db.session.get(Attempt, attempt_id).state == "in_progress"  # the stop was refused
 
 
@@ -207,17 +218,11 @@ def test_a_status_answer_with_an_unreadable_start_is_recorded_without_it(start):
 
 def test_strings_longer_than_their_column_are_400(client, auth, student, exam):
     """A 300-character proctor name answered 500 on PostgreSQL (close_reason is 200)."""
-    auth.login()
-    attempt_id, headers = start_attempt(client, auth, exam)
-    response = client.post(f"/api/attempts/{attempt_id}/stopped", json={"proctor": "p" * 300},
-                           headers=headers)
-    assert_refusal(response)
-    assert response.get_json()["problems"][0]["field"] == "proctor"
-    assert db.session.get(Attempt, attempt_id).state == "in_progress"
-    assert_refusal(webhook(client, {"identifier": "s", "proctor": "p" * 300}))
+    refused = webhook(client, {"identifier": "s", "proctor": "p" * 300})
+    assert_refusal(refused)
+    assert refused.get_json()["problems"][0]["field"] == "proctor"
     assert_refusal(review(client, {"sessionId": "s", "conclusion": "c" * 300}))
-    assert client.post(f"/api/attempts/{attempt_id}/stopped", json={"proctor": "p" * 128},
-                       headers=headers).status_code == 200
+    assert webhook(client, {"identifier": "s", "proctor": "p" * 128}).status_code == 200
 
 
 def test_text_with_nul_is_stored_where_json_holds_it_and_refused_where_text_cannot(
@@ -227,9 +232,7 @@ def test_text_with_nul_is_stored_where_json_holds_it_and_refused_where_text_cann
     response = client.put(f"/api/attempts/{attempt_id}/answers/{exam.questions[2].id}",
                           json={"value": "Par\x00is"}, headers=headers)
     assert response.status_code == 200  # a JSON column: stored escaped
-    response = client.post(f"/api/attempts/{attempt_id}/stopped", json={"proctor": "a\x00b"},
-                           headers=headers)
-    assert_refusal(response)
+    assert_refusal(webhook(client, {"identifier": "s", "proctor": "a\x00b"}))
 
 
 @pytest.mark.parametrize("path", ["/api/attempts/99999999999999999999/questions",

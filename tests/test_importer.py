@@ -40,6 +40,30 @@ def test_import_yaml(runner, tmp_path):
     assert [q.correct for q in exam.questions] == [[1], ["2", "3"]]
 
 
+def test_threshold_and_show_points_default_and_import(runner, tmp_path):
+    assert runner.invoke(args=["exams", "import", write(tmp_path, "a.yaml", GOOD_YAML)]).exit_code == 0
+    exam = db.session.scalar(select(Exam))
+    assert (exam.threshold, exam.show_points) == (50, "after_close")
+    text = GOOD_YAML.replace("slug: algebra", "slug: geometry") + (
+        "threshold: 70\nshow_points: after_submission\n")
+    assert runner.invoke(args=["exams", "import", write(tmp_path, "b.yaml", text)]).exit_code == 0
+    exam = db.session.scalar(select(Exam).where(Exam.slug == "geometry"))
+    assert (exam.threshold, exam.show_points) == (70, "after_submission")
+
+
+def test_the_database_refuses_an_out_of_range_threshold(app):
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.conftest import add_exam
+
+    exam = add_exam()
+    for column, value in (("threshold", 101), ("show_points", "always")):
+        setattr(exam, column, value)
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
 def test_import_json_and_reimport_replaces(runner, tmp_path):
     data = {"slug": "j", "title": "JSON exam", "time_limit_minutes": 5, "questions": [
         {"kind": "multiple", "prompt": "Even?", "options": ["1", "2", "4"], "correct": [2, 1]}]}
@@ -62,6 +86,13 @@ def test_import_json_and_reimport_replaces(runner, tmp_path):
     ("title: [unclosed", "line 1: not valid JSON/YAML"),
     ("- just a list", "expected an object"),
     (GOOD_YAML.replace("2030-01-01T00:00:00Z", "soon"), "'soon' is not an ISO-8601"),
+    (GOOD_YAML + "threshold: 101\n", "line 1: 'threshold' must be a whole number 0-100"),
+    (GOOD_YAML + "threshold: -1\n", "line 1: 'threshold' must be a whole number 0-100"),
+    (GOOD_YAML + "threshold: 50.5\n", "line 1: 'threshold' must be a whole number 0-100"),
+    (GOOD_YAML + "threshold: yes\n", "line 1: 'threshold' must be a whole number 0-100"),
+    (GOOD_YAML + "show_points: always\n",
+     "line 1: 'show_points' must be one of after_submission, after_close, never "
+     "(default after_close)"),
 ])
 def test_import_errors_name_the_line_and_import_nothing(runner, tmp_path, text, message):
     result = runner.invoke(args=["exams", "import", write(tmp_path, "bad.yaml", text)])

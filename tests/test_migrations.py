@@ -30,3 +30,54 @@ def test_upgrade_head_matches_the_models(backend, tmp_path):
             diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == [], "models and migrations differ: run `flask --app wsgi db migrate`"
+
+
+def test_0003_keeps_every_row_and_sorts_the_old_evidence(backend, tmp_path):
+    """Adding the evidence columns and the exam's CHECKs must not rebuild `exams` on
+    SQLite (a rebuild with foreign keys on would cascade-delete every attempt); the
+    page's old start report becomes page_started_at, a linked result vendor evidence."""
+    from flask_migrate import downgrade
+    from sqlalchemy.exc import IntegrityError
+
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": _fresh_url(backend, tmp_path)})
+    with app.app_context():
+        upgrade(revision="0001")
+        session = db.session
+        now = "CURRENT_TIMESTAMP"
+        session.execute(text(
+            "INSERT INTO users (id, username, password_hash, role, display_name, public_id, "
+            f"created_at) VALUES (1, 'u1', 'x', 'student', 'U', 'p1', {now}), "
+            f"(2, 'u2', 'x', 'student', 'V', 'p2', {now})"))
+        session.execute(text(
+            "INSERT INTO exams (id, slug, title, description, time_limit_minutes, proctors, "
+            f"tags, created_at) VALUES (1, 'e', 'E', '', 30, '[]', '[]', {now})"))
+        session.execute(text(
+            "INSERT INTO attempts (id, exam_id, user_id, identifier, state, vendor, created_at, "
+            f"started_at, updated_at) VALUES (1, 1, 1, 'a1', 'submitted', 'supervisor', {now}, "
+            f"{now}, {now}), (2, 1, 2, 'a2', 'created', 'supervisor', {now}, NULL, {now})"))
+        session.execute(text(
+            "INSERT INTO proctoring_results (identifier, attempt_id, vendor, rank, averages, "
+            f"details, created_at, updated_at) VALUES ('a1', 1, 'supervisor', 0, '{{}}', '{{}}', "
+            f"{now}, {now})"))
+        session.commit()
+        upgrade()
+        rows = session.execute(text(
+            "SELECT id, page_started_at IS NOT NULL, vendor_first_delivery_at IS NOT NULL, "
+            "vendor_started_at IS NULL FROM attempts ORDER BY id")).all()
+        assert [tuple(bool(v) if i else v for i, v in enumerate(r)) for r in rows] == [
+            (1, True, True, True), (2, False, False, True)]
+        assert session.execute(text("SELECT threshold, show_points FROM exams")).one() == (
+            50, "after_close")
+        session.commit()
+        for bad in ("threshold = 101", "show_points = 'always'"):
+            try:
+                session.execute(text(f"UPDATE exams SET {bad}"))
+                session.commit()
+                raise AssertionError(f"{bad} was accepted")
+            except IntegrityError:
+                session.rollback()
+        downgrade(revision="0001")
+        assert session.execute(text("SELECT count(*) FROM attempts")).scalar() == 2
+        session.commit()
+        session.remove()
+        db.engine.dispose()

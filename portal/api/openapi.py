@@ -21,7 +21,7 @@ from portal.api import responses
 from portal.core.jsonbody import INT_MAX
 from portal.exams.schemas import AnswerBody
 from portal.proctoring.providers.constructor import ConstructorReview
-from portal.proctoring.schemas import MetricsBatch, StoppedReport, SupervisorDelivery
+from portal.proctoring.schemas import MetricsBatch, SupervisorDelivery
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
@@ -75,9 +75,9 @@ OPERATIONS: tuple[Operation, ...] = (
               responses.AnswerSaved, (400, 403, 404, 409, 413, 415), body=AnswerBody),
     Operation("exams.submit", "Submit: grade and close the attempt", "exam page", STUDENT,
               responses.Submitted, (400, 403, 404, 409)),
+    # No body: whatever the page says of the stop (a proctor's name) is not evidence.
     Operation("proctoring.stopped", "The SDK's stop event reached the page", "exam page",
-              STUDENT, responses.Stopped, (400, 403, 404, 409, 413, 415),
-              body=StoppedReport, body_optional=True),
+              STUDENT, responses.Stopped, (400, 403, 404, 409)),
     Operation("proctoring.metrics", "The SDK's metrics events, queued by the page",
               "exam page", STUDENT, responses.MetricsStored,
               (400, 403, 404, 409, 413, 415, 429), body=MetricsBatch),

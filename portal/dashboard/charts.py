@@ -7,13 +7,13 @@ deliveries cannot inject markup.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Sequence
 
 from markupsafe import Markup
 
 from portal.proctoring.metrics import METRIC_NAMES, metric_label, metric_name
-from portal.proctoring.models import MetricSample
 
 
 def fmt(value: float | None) -> str:
@@ -170,44 +170,78 @@ def histogram_chart(scores: Sequence[float]) -> Markup:
 
 # ---- attempt detail: the metrics timeline --------------------------------------------------
 
-def timeline_text(samples: Sequence[MetricSample]) -> str:
-    """The timeline in one sentence (the chart's label)."""
-    scored = [s for s in samples if s.score is not None]
-    if not samples:
+@dataclass
+class TimelinePoint:
+    """Consecutive metrics samples drawn as one point (the detail page stays small however
+    many were stored): the bucket's first time, its lowest and highest score, how many
+    samples and how many of them the page reported violated. A MetricSample can be drawn
+    as is (one sample)."""
+
+    recorded_at: datetime
+    score: float | None
+    score_max: float | None
+    samples: int
+    violations: int
+    peak: str | None = None
+
+    @property
+    def violated(self) -> bool:
+        return self.violations > 0
+
+
+def _samples_in(point) -> int:
+    return getattr(point, "samples", 1)
+
+
+def _violations_in(point) -> int:
+    return getattr(point, "violations", 1 if point.violated else 0)
+
+
+def timeline_text(points: Sequence, first_violation_at: datetime | None = None) -> str:
+    """The timeline in one sentence (the chart's label). `points` are MetricSamples or
+    TimelinePoints in time order; `first_violation_at`, when known, is exact (a point
+    only knows its bucket's start)."""
+    if not points:
         return "No metrics events were recorded."
-    violated = [s for s in samples if s.violated]
-    text = (f"{len(samples)} metrics events from {samples[0].recorded_at:%H:%M:%S} to "
-            f"{samples[-1].recorded_at:%H:%M:%S} UTC")
-    if scored:
-        lowest = min(s.score for s in scored)
-        text += f"; score from {fmt(lowest)} to {fmt(max(s.score for s in scored))}"
-    thresholds = sorted({s.threshold for s in samples if s.threshold is not None})
-    if thresholds:
-        text += "; threshold " + ", ".join(fmt(t) for t in thresholds)
+    total = sum(_samples_in(p) for p in points)
+    violated = sum(_violations_in(p) for p in points)
+    text = (f"{total} metrics events from {points[0].recorded_at:%H:%M:%S} to "
+            f"{points[-1].recorded_at:%H:%M:%S} UTC")
+    if total > len(points):
+        text += f" (drawn as {len(points)} points)"
+    lows = [p.score for p in points if p.score is not None]
+    highs = [getattr(p, "score_max", p.score) for p in points
+             if getattr(p, "score_max", p.score) is not None]
+    if lows:
+        text += f"; score from {fmt(min(lows))} to {fmt(max(highs))}"
     if violated:
-        text += (f"; {len(violated)} violation{'s' if len(violated) != 1 else ''}, the first at "
-                 f"{violated[0].recorded_at:%H:%M:%S}")
+        first = first_violation_at or next(p.recorded_at for p in points if p.violated)
+        text += (f"; {violated} violation{'s' if violated != 1 else ''} reported by the page, "
+                 f"the first at {first:%H:%M:%S}")
     else:
         text += "; no violations"
     return text + "."
 
 
-def timeline_chart(samples: Sequence[MetricSample]) -> Markup:
-    """Score over time (line), the threshold (dashed), violations (red marks).
+def timeline_chart(points: Sequence, threshold: float | None = None,
+                   first_violation_at: datetime | None = None) -> Markup:
+    """Score over time (line), the threshold (dashed: the exam's or the vendor's, never
+    the page's), violations the page reported (red marks).
 
-    `samples` must be in time order. Times are UTC; the x axis is proportional to time.
+    `points` (MetricSamples or TimelinePoints) must be in time order. Times are UTC; the
+    x axis is proportional to time.
     """
-    if not samples:
+    if not points:
         return Markup('<p class="muted">No metrics events were recorded for this attempt.</p>')
     left, right, top, bottom, plot_w, plot_h = 40, 16, 12, 28, 680, 180
     width, height = left + plot_w + right, top + plot_h + bottom
-    start, end = samples[0].recorded_at, samples[-1].recorded_at
+    start, end = points[0].recorded_at, points[-1].recorded_at
     span = (end - start).total_seconds() or 1.0
-    y_max = max([100.0] + [s.score for s in samples if s.score is not None]
-                + [s.threshold for s in samples if s.threshold is not None])
+    y_max = max([100.0] + [getattr(p, "score_max", p.score) or 0.0 for p in points]
+                + ([threshold] if threshold is not None else []))
 
     def x_of(at: datetime) -> float:
-        offset = (at - start).total_seconds() if len(samples) > 1 else span / 2
+        offset = (at - start).total_seconds() if len(points) > 1 else span / 2
         return left + offset / span * plot_w
 
     def y_of(value: float) -> float:
@@ -220,43 +254,40 @@ def timeline_chart(samples: Sequence[MetricSample]) -> Markup:
             '<line x1="{l}" x2="{r}" y1="{y}" y2="{y}" class="grid"></line>'
             '<text x="{tx}" y="{ty}" class="axis-label" text-anchor="end">{t}</text>').format(
                 l=left, r=left + plot_w, y=y, tx=left - 6, ty=fmt(y_of(tick) + 4), t=tick))
-    for at, anchor in ((start, "start"), (end, "end")) if len(samples) > 1 else ((start, "middle"),):
+    for at, anchor in ((start, "start"), (end, "end")) if len(points) > 1 else ((start, "middle"),):
         parts.append(Markup(
             '<text x="{x}" y="{y}" class="axis-label" text-anchor="{a}">{t}</text>').format(
                 x=fmt(x_of(at)), y=height - 8, a=anchor, t=f"{at:%H:%M:%S} UTC"))
-    thresholds = [(x_of(s.recorded_at), y_of(s.threshold)) for s in samples
-                  if s.threshold is not None]
-    if thresholds:
-        # A step line: each threshold holds until a later sample reports another one.
-        steps = [(float(left), thresholds[0][1])]
-        for x, y in thresholds:
-            steps += [(x, steps[-1][1]), (x, y)]
-        steps.append((float(left + plot_w), thresholds[-1][1]))
-        parts.append(Markup('<polyline class="threshold" points="{}"><title>Threshold'
-                            '</title></polyline>').format(
-            " ".join(f"{fmt(x)},{fmt(y)}" for x, y in steps)))
-    scored = [(x_of(s.recorded_at), y_of(s.score)) for s in samples if s.score is not None]
+    if threshold is not None:
+        y = fmt(y_of(threshold))
+        parts.append(Markup('<polyline class="threshold" points="{l},{y} {r},{y}"><title>'
+                            'Threshold {t}</title></polyline>').format(
+            l=left, r=left + plot_w, y=y, t=fmt(threshold)))
+    scored = [(x_of(p.recorded_at), y_of(p.score)) for p in points if p.score is not None]
     if scored:
         parts.append(Markup('<polyline class="score-line" points="{}"><title>Score'
                             '</title></polyline>').format(
             " ".join(f"{fmt(x)},{fmt(y)}" for x, y in scored)))
-    for s in samples:
-        if not s.violated:
+    for p in points:
+        if not p.violated:
             continue
-        y = y_of(s.score) if s.score is not None else top + plot_h
+        y = y_of(p.score) if p.score is not None else top + plot_h
+        many = _samples_in(p) > 1
+        what = (f"{_violations_in(p)} of {_samples_in(p)} samples violated, lowest score"
+                if many else "violation, score")
         parts.append(Markup(
-            '<g class="violation"><title>{t} UTC: violation, score {score} (threshold {th})'
-            '{peak}</title><circle cx="{x}" cy="{y}" r="4"></circle></g>').format(
-                t=f"{s.recorded_at:%H:%M:%S}", score=fmt(s.score), th=fmt(s.threshold),
-                peak=f", mostly {metric_name(s.peak)}" if s.peak else "",
-                x=fmt(x_of(s.recorded_at)), y=fmt(y)))
+            '<g class="violation"><title>{t} UTC: {what} {score}{peak}</title>'
+            '<circle cx="{x}" cy="{y}" r="4"></circle></g>').format(
+                t=f"{p.recorded_at:%H:%M:%S}", what=what, score=fmt(p.score),
+                peak=f", mostly {metric_name(p.peak)}" if p.peak else "",
+                x=fmt(x_of(p.recorded_at)), y=fmt(y)))
     return Markup(
         '<svg class="chart timeline" role="img" aria-label="{label}" width="{w}" height="{h}" '
         'viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg">'
         '<title>Metrics timeline: score over time</title>{parts}</svg>').format(
-            label="Metrics timeline: " + timeline_text(samples), w=width, h=height,
-            parts=Markup("").join(parts))
+            label="Metrics timeline: " + timeline_text(points, first_violation_at),
+            w=width, h=height, parts=Markup("").join(parts))
 
 
 __all__ = ["averages_bars", "averages_text", "metric_means_chart", "histogram_bins",
-           "histogram_chart", "timeline_chart", "timeline_text", "fmt"]
+           "histogram_chart", "timeline_chart", "timeline_text", "TimelinePoint", "fmt"]

@@ -27,6 +27,9 @@ COLUMNS = [
     "vendor", "proctoring_status", "proctoring_score", "threshold", "duration_minutes",
     "proctoring_started_at", "proctoring_stopped_at", "proctor", "conclusion", "comment",
     "protocol_link", "flags", "flag_reasons",
+    # Evidence by source: the proctoring server's, then the page's (a claim only).
+    "vendor_start_confirmed_at", "vendor_first_delivery_at", "vendor_status_call",
+    "page_reported_start_at", "page_reported_stop_at",
 ] + [f"avg_{code} ({name})" for code, name in METRIC_NAMES.items()]
 
 
@@ -58,6 +61,8 @@ def row_values(row: ResultRow) -> list[Any]:
         result.link if result else None,
         "; ".join(flag.label for flag in row.flags),
         " | ".join(flag.reason for flag in row.flags),
+        attempt.vendor_started_at, attempt.vendor_first_delivery_at, attempt.vendor_status,
+        attempt.page_started_at, attempt.page_stopped_at,
     ]
     for code in METRIC_NAMES:
         value = averages.get(code)

@@ -1,9 +1,14 @@
 """Why an attempt needs a second look: the flag rules, each with its reason in words.
 
-Each rule is written once, as a SQL condition on the results query (attempts outer-joined
-to their proctoring result), so "flagged only" filters and paginates in the database
-and the table, the CSV and the detail page can never disagree. The Python side only
-turns a raised flag into a sentence. docs/dashboard.md lists the rules for people.
+The rules are one table, RULES: each flag's code, badge, SQL condition on the results
+query (attempts joined to their exam and outer-joined to their proctoring result) and
+sentence. So "flagged only" filters and paginates in the database, and the table, the
+CSV and the detail page can never disagree. The Python side only turns a raised flag
+into a sentence. docs/dashboard.md lists the rules for people.
+
+Evidence: a rule decides on what the proctoring server said (its result, or the
+`vendor_*` columns of the attempt) and on the exam; the page's word only adds flags
+(its violated samples), never clears one.
 """
 from __future__ import annotations
 
@@ -11,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
-from sqlalchemy import Boolean, and_, case, exists, func, or_, select, type_coerce
+from sqlalchemy import Boolean, and_, case, exists, func, not_, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
-from portal.exams.models import CLOSED_STATES, TERMINATED, Attempt
+from portal.exams.models import CLOSED_STATES, TERMINATED, Attempt, Exam
 from portal.proctoring.metrics import metric_name
 from portal.proctoring.models import VERDICT_STATUSES, MetricSample, ProctoringResult
 from portal.proctoring.outbox.models import OutboxJob
@@ -66,66 +71,17 @@ class FlagFacts:
 
 # ---- the rules as SQL ------------------------------------------------------------------
 
-def latest_sample_threshold() -> ColumnElement:
-    """The threshold the SDK reported last in the page's metrics events (a correlated
-    subquery on the attempt; the Supervisor webhook itself carries no threshold)."""
-    return (select(MetricSample.threshold)
-            .where(MetricSample.attempt_id == Attempt.id, MetricSample.threshold.is_not(None))
-            .order_by(MetricSample.recorded_at.desc(), MetricSample.id.desc())
-            .limit(1).correlate(Attempt).scalar_subquery())
-
-
 def effective_threshold() -> ColumnElement:
-    """The result's own threshold (Constructor sends one), else the page's last one."""
-    return func.coalesce(ProctoringResult.threshold, latest_sample_threshold())
+    """The vendor's own threshold when its result has one (Constructor sends one), else
+    the exam's (`threshold` in the exam file). Never the page's: a metrics sample is the
+    page's word, and a forged `threshold: 0` would clear the flag."""
+    return func.coalesce(ProctoringResult.threshold, Exam.threshold)
 
 
-def _conditions(ctx: FlagContext) -> dict[str, ColumnElement[bool]]:
-    """code -> condition; the order is the order flags are shown in (most serious first)."""
-    return {
-        "rejected": ProctoringResult.status == "rejected",
-        "terminated": Attempt.state == TERMINATED,
-        "skipped": ProctoringResult.status == "skipped",
-        "below_threshold": and_(ProctoringResult.score.is_not(None),
-                                ProctoringResult.score < effective_threshold()),
-        "violations": exists().where(MetricSample.attempt_id == Attempt.id,
-                                     MetricSample.violated.is_(True)),
-        "no_verdict": and_(Attempt.state.in_(CLOSED_STATES), Attempt.closed_at <= ctx.cutoff,
-                           or_(ProctoringResult.status.is_(None),
-                               ProctoringResult.status.not_in(VERDICT_STATUSES))),
-        "finish_failed": exists().where(OutboxJob.attempt_id == Attempt.id,
-                                        OutboxJob.state == "failed"),
-    }
-
-
-FLAG_CODES = ("rejected", "terminated", "skipped", "below_threshold", "violations",
-              "no_verdict", "finish_failed")
-
-LABELS = {
-    "rejected": "Rejected",
-    "terminated": "Terminated",
-    "skipped": "Skipped",
-    "below_threshold": "Under threshold",
-    "violations": "Violations",
-    "no_verdict": "No verdict",
-    "finish_failed": "Finish call failed",
-}
-
-
-def flag_columns(ctx: FlagContext) -> list[ColumnElement[bool]]:
-    """One boolean column per rule, labelled `flag_<code>` (never NULL: NULL is False)."""
-    return [type_coerce(case((condition, True), else_=False), Boolean).label(f"flag_{code}")
-            for code, condition in _conditions(ctx).items()]
-
-
-def any_flag(ctx: FlagContext) -> ColumnElement[bool]:
-    """The "flagged only" filter: any rule holds."""
-    return or_(*_conditions(ctx).values())
-
-
-def raised(row_mapping) -> list[str]:
-    """The codes whose `flag_<code>` column is true in a result row."""
-    return [code for code in FLAG_CODES if row_mapping[f"flag_{code}"]]
+def _heard_from_vendor() -> ColumnElement[bool]:
+    """The proctoring server said something about this session (Attempt.vendor_heard_from)."""
+    return or_(Attempt.vendor_first_delivery_at.is_not(None),
+               Attempt.vendor_started_at.is_not(None))
 
 
 # ---- the reasons in words --------------------------------------------------------------
@@ -177,6 +133,15 @@ def _violations(facts: FlagFacts, ctx: FlagContext) -> str:
     return text + "."
 
 
+def _unconfirmed(facts: FlagFacts, ctx: FlagContext) -> str:
+    attempt = facts.attempt
+    page = (" The page reported the proctoring start, but that is the page's word only."
+            if attempt.page_started_at else "")
+    return ("Not confirmed by the proctoring server: the attempt closed and nothing has "
+            "arrived from the proctoring server about its session (no result, no "
+            f"confirmed start), so proctoring may never have run.{page}")
+
+
 def _no_verdict(facts: FlagFacts, ctx: FlagContext) -> str:
     closed_at = facts.attempt.closed_at
     age = _age(ctx.now - closed_at) if closed_at else "a while"
@@ -198,19 +163,67 @@ def _finish_failed(facts: FlagFacts, ctx: FlagContext) -> str:
     return f"The finish call to the proctoring server failed after {job.tries} tries{error}"
 
 
-REASONS: dict[str, Callable[[FlagFacts, FlagContext], str]] = {
-    "rejected": _rejected,
-    "terminated": _terminated,
-    "skipped": _skipped,
-    "below_threshold": _below_threshold,
-    "violations": _violations,
-    "no_verdict": _no_verdict,
-    "finish_failed": _finish_failed,
-}
+# ---- the table of rules ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """One flag: its code, badge, SQL condition (given the context) and sentence."""
+
+    code: str
+    label: str
+    condition: Callable[[FlagContext], ColumnElement[bool]]
+    reason: Callable[[FlagFacts, FlagContext], str]
+
+
+def _closed() -> ColumnElement[bool]:
+    return Attempt.state.in_(CLOSED_STATES)
+
+
+# In display order (most serious first).
+RULES: tuple[Rule, ...] = (
+    Rule("rejected", "Rejected", lambda ctx: ProctoringResult.status == "rejected", _rejected),
+    Rule("unconfirmed", "Not confirmed by the proctoring server",
+         lambda ctx: and_(_closed(), not_(_heard_from_vendor())), _unconfirmed),
+    Rule("terminated", "Terminated", lambda ctx: Attempt.state == TERMINATED, _terminated),
+    Rule("skipped", "Skipped", lambda ctx: ProctoringResult.status == "skipped", _skipped),
+    Rule("below_threshold", "Under threshold",
+         lambda ctx: and_(ProctoringResult.score.is_not(None),
+                          ProctoringResult.score < effective_threshold()), _below_threshold),
+    Rule("violations", "Violations",
+         lambda ctx: exists().where(MetricSample.attempt_id == Attempt.id,
+                                    MetricSample.violated.is_(True)), _violations),
+    # Only once the server said something: an attempt it never heard of is "unconfirmed"
+    # at once, not "awaiting the verdict" after the grace period.
+    Rule("no_verdict", "No verdict",
+         lambda ctx: and_(_closed(), _heard_from_vendor(), Attempt.closed_at <= ctx.cutoff,
+                          or_(ProctoringResult.status.is_(None),
+                              ProctoringResult.status.not_in(VERDICT_STATUSES))), _no_verdict),
+    Rule("finish_failed", "Finish call failed",
+         lambda ctx: exists().where(OutboxJob.attempt_id == Attempt.id,
+                                    OutboxJob.state == "failed"), _finish_failed),
+)
+FLAG_CODES = tuple(rule.code for rule in RULES)
+LABELS = {rule.code: rule.label for rule in RULES}
+
+
+def flag_columns(ctx: FlagContext) -> list[ColumnElement[bool]]:
+    """One boolean column per rule, labelled `flag_<code>` (never NULL: NULL is False)."""
+    return [type_coerce(case((rule.condition(ctx), True), else_=False), Boolean)
+            .label(f"flag_{rule.code}") for rule in RULES]
+
+
+def any_flag(ctx: FlagContext) -> ColumnElement[bool]:
+    """The "flagged only" filter: any rule holds."""
+    return or_(*(rule.condition(ctx) for rule in RULES))
+
+
+def raised(row_mapping) -> list[str]:
+    """The codes whose `flag_<code>` column is true in a result row."""
+    return [code for code in FLAG_CODES if row_mapping[f"flag_{code}"]]
 
 
 def describe(codes: Iterable[str], facts: FlagFacts, ctx: FlagContext) -> list[Flag]:
     """The raised flags of one row, in display order, each with its sentence."""
     wanted = set(codes)
-    return [Flag(code, LABELS[code], REASONS[code](facts, ctx))
-            for code in FLAG_CODES if code in wanted]
+    return [Flag(rule.code, rule.label, rule.reason(facts, ctx))
+            for rule in RULES if rule.code in wanted]

@@ -24,9 +24,14 @@ from portal.extensions import db
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
 from portal.proctoring.outbox.models import OutboxJob
 from portal.dashboard import flags
+from portal.dashboard.charts import TimelinePoint
 from portal.dashboard.filters import NO_RESULT, TableFilters
 
 EXPORT_CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit
+# The detail page draws at most this many timeline points and lists this many violations,
+# so it stays small and fast whatever number of samples was stored.
+TIMELINE_POINTS = 300
+VIOLATIONS_LISTED = 50
 
 
 @dataclass
@@ -231,12 +236,41 @@ class AttemptDetail:
     row: ResultRow
     answers: list[dict]
     deliveries: list[WebhookDelivery]
-    samples: list[MetricSample]
+    timeline: list  # MetricSamples, or TimelinePoints when there were many (downsampled)
+    violations: list[MetricSample]  # the first VIOLATIONS_LISTED violated samples
     jobs: list[OutboxJob]
 
     @property
     def attempt(self) -> Attempt:
         return self.row.attempt
+
+    @property
+    def summary(self) -> flags.TimelineSummary:
+        return self.row.timeline or flags.TimelineSummary()
+
+
+def timeline_points(attempt_id: int, total: int,
+                    limit: int = TIMELINE_POINTS) -> list[MetricSample] | list[TimelinePoint]:
+    """The attempt's metrics samples in time order, or, when there are more than `limit`,
+    at most `limit` points each summing up consecutive samples (grouped in the database:
+    the rows never come to Python one by one)."""
+    in_attempt = MetricSample.attempt_id == attempt_id
+    if total <= limit:
+        return list(db.session.scalars(select(MetricSample).where(in_attempt)
+                                       .order_by(MetricSample.recorded_at, MetricSample.id)))
+    step = math.ceil(total / limit)
+    numbered = select(
+        MetricSample.recorded_at, MetricSample.score,
+        case((MetricSample.violated.is_(True), 1), else_=0).label("violated"),
+        func.row_number().over(order_by=(MetricSample.recorded_at, MetricSample.id))
+        .label("n")).where(in_attempt).subquery()
+    bucket = ((numbered.c.n - 1) // step).label("bucket")
+    rows = db.session.execute(
+        select(func.min(numbered.c.recorded_at), func.min(numbered.c.score),
+               func.max(numbered.c.score), func.count(), func.sum(numbered.c.violated))
+        .group_by(bucket).order_by(bucket))
+    return [TimelinePoint(at, low, high, int(count), int(violated or 0))
+            for at, low, high, count, violated in rows]
 
 
 def attempt_detail(attempt_id: int, ctx: flags.FlagContext | None = None) -> AttemptDetail | None:
@@ -253,9 +287,12 @@ def attempt_detail(attempt_id: int, ctx: flags.FlagContext | None = None) -> Att
     deliveries = list(db.session.scalars(
         select(WebhookDelivery).where(WebhookDelivery.identifier == attempt.identifier)
         .order_by(WebhookDelivery.received_at, WebhookDelivery.id)))
-    samples = list(db.session.scalars(
-        select(MetricSample).where(MetricSample.attempt_id == attempt.id)
-        .order_by(MetricSample.recorded_at, MetricSample.id)))
+    total = row.timeline.samples if row.timeline else 0
+    violations = list(db.session.scalars(
+        select(MetricSample).where(MetricSample.attempt_id == attempt.id,
+                                   MetricSample.violated.is_(True))
+        .order_by(MetricSample.recorded_at, MetricSample.id).limit(VIOLATIONS_LISTED)))
     jobs = list(db.session.scalars(
         select(OutboxJob).where(OutboxJob.attempt_id == attempt.id).order_by(OutboxJob.id)))
-    return AttemptDetail(row, result_rows(attempt), deliveries, samples, jobs)
+    return AttemptDetail(row, result_rows(attempt), deliveries,
+                         timeline_points(attempt.id, total), violations, jobs)

@@ -10,6 +10,12 @@ Format (YAML shown; JSON has the same shape):
     closes_at: 2026-12-31T23:59:59Z    # optional
     proctoring_template: default        # optional (else PROCTOR_TEMPLATE)
     vendor: supervisor | constructor    # optional (else PROCTOR_VENDOR)
+    threshold: 50                       # optional, 0-100: a proctoring score under it is
+                                        # flagged, unless the vendor's result has its own
+    show_points: after_close            # optional: when the result page shows points per
+                                        # question: after_submission | after_close (once
+                                        # closes_at has passed; never without closes_at,
+                                        # the default) | never. The total is always shown.
     questions:
       - kind: single | multiple | text
         prompt: ...
@@ -26,7 +32,8 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from portal.exams.models import QUESTION_KINDS, VENDORS, Attempt, Exam, Question
+from portal.exams.models import (DEFAULT_SHOW_POINTS, DEFAULT_THRESHOLD, QUESTION_KINDS,
+                                 SHOW_POINTS, VENDORS, Attempt, Exam, Question)
 from portal.extensions import db
 
 
@@ -101,6 +108,14 @@ def build_exam(data: dict[str, Any], filename: str) -> Exam:
     template = data.get("proctoring_template")
     if template is not None and not str(template).isalnum():
         errors.append(f"{where}: 'proctoring_template' must be A-Za-z0-9")
+    threshold = data.get("threshold", DEFAULT_THRESHOLD)
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 0 <= threshold <= 100:
+        errors.append(f"{where}: 'threshold' must be a whole number 0-100 (the proctoring "
+                      f"score under which an attempt is flagged; default {DEFAULT_THRESHOLD})")
+    show_points = data.get("show_points", DEFAULT_SHOW_POINTS)
+    if show_points not in SHOW_POINTS:
+        errors.append(f"{where}: 'show_points' must be one of {', '.join(SHOW_POINTS)} "
+                      f"(default {DEFAULT_SHOW_POINTS})")
     opens, closes = _date(data.get("opens_at"), where), _date(data.get("closes_at"), where)
     if opens and closes and closes <= opens:
         errors.append(f"{where}: 'closes_at' must be after 'opens_at'")
@@ -146,7 +161,8 @@ def build_exam(data: dict[str, Any], filename: str) -> Exam:
         raise ImportError_("\n".join(errors))
     return Exam(slug=slug, title=title, description=data.get("description") or "",
                 time_limit_minutes=limit, opens_at=opens, closes_at=closes,
-                proctoring_template=template, vendor=vendor,
+                proctoring_template=template, vendor=vendor, threshold=threshold,
+                show_points=show_points,
                 inactivity_timeout_minutes=data.get("inactivity_timeout_minutes"),
                 proctors=list(data.get("proctors") or []), tags=list(data.get("tags") or []),
                 questions=questions)

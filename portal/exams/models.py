@@ -14,6 +14,13 @@ from portal.extensions import db
 
 QUESTION_KINDS = ("single", "multiple", "text")
 VENDORS = ("supervisor", "constructor")
+# When the result page shows points per question (the score total is always shown):
+# after the student submitted, once the exam has closed for everyone, or never.
+SHOW_POINTS = ("after_submission", "after_close", "never")
+DEFAULT_SHOW_POINTS = "after_close"
+# The proctoring score under which an attempt is flagged, unless the vendor's own result
+# says otherwise (the proctoring template's usual 50).
+DEFAULT_THRESHOLD = 50
 
 # The attempt state machine. Every change is a conditional UPDATE (services.transition).
 CREATED, IN_PROGRESS, SUBMITTED, TERMINATED, EXPIRED = (
@@ -36,6 +43,9 @@ class Exam(db.Model):
         CheckConstraint("time_limit_minutes > 0", name="ck_exams_time_limit"),
         CheckConstraint("vendor IS NULL OR vendor IN ('supervisor', 'constructor')",
                         name="ck_exams_vendor"),
+        CheckConstraint("threshold >= 0 AND threshold <= 100", name="ck_exams_threshold"),
+        CheckConstraint("show_points IN ('after_submission', 'after_close', 'never')",
+                        name="ck_exams_show_points"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +60,10 @@ class Exam(db.Model):
     inactivity_timeout_minutes: Mapped[int | None]
     proctors: Mapped[list[str]] = mapped_column(JSON, default=list)  # token `invites`
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    threshold: Mapped[int] = mapped_column(default=DEFAULT_THRESHOLD,
+                                           server_default=str(DEFAULT_THRESHOLD))
+    show_points: Mapped[str] = mapped_column(String(16), default=DEFAULT_SHOW_POINTS,
+                                             server_default=DEFAULT_SHOW_POINTS)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     questions: Mapped[list["Question"]] = relationship(
@@ -58,6 +72,10 @@ class Exam(db.Model):
     def is_available(self, now: datetime) -> bool:
         return (self.opens_at is None or self.opens_at <= now) and (
             self.closes_at is None or now < self.closes_at)
+
+    def has_closed(self, now: datetime) -> bool:
+        """True once the exam's closing time has passed (never, without one)."""
+        return self.closes_at is not None and now >= self.closes_at
 
 
 class Question(db.Model):
@@ -97,11 +115,21 @@ class Attempt(db.Model):
     state: Mapped[str] = mapped_column(String(16), default=CREATED, index=True)
     vendor: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the questions were released: the time limit counts from here.
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why it closed, in words a person reads on the dashboard.
     close_reason: Mapped[str | None] = mapped_column(String(200))
+    # Evidence, kept apart by source and never mixed (docs/security.md):
+    # what the proctoring server told the portal...
+    vendor_first_delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    vendor_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # it confirmed the start
+    vendor_status: Mapped[str | None] = mapped_column(String(32))  # its status API's last answer
+    vendor_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # ...and what the student's page reported (a claim only: the page can be forged).
+    page_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    page_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[float | None]
     max_score: Mapped[float | None]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
@@ -115,6 +143,12 @@ class Attempt(db.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def vendor_heard_from(self) -> bool:
+        """The proctoring server has said something about this session (a delivery, or
+        a status call that confirmed the start)."""
+        return self.vendor_first_delivery_at is not None or self.vendor_started_at is not None
 
 
 class Answer(db.Model):

@@ -34,6 +34,17 @@ class AttemptConflict(Exception):
         self.keep_changes = keep_changes
 
 
+class StartNotConfirmed(AttemptConflict):
+    """The proctoring server does not (yet) confirm the session the page reports started:
+    no questions. HTTP 503 when it was unreachable, else 409; `retry`: asking again soon
+    may succeed. What was learned is kept (`keep_changes`)."""
+
+    def __init__(self, message: str, retry: bool, unreachable: bool):
+        super().__init__(message, keep_changes=True)
+        self.retry = retry
+        self.unreachable = unreachable
+
+
 class NotFound(Exception):
     """No such exam, attempt or question for this user (HTTP 404)."""
 
@@ -124,16 +135,30 @@ def start_or_resume(user: User, exam: Exam, now: datetime | None = None) -> Atte
 
 
 def report_started(attempt: Attempt, now: datetime | None = None) -> Attempt:
-    """The page's proctoring session started: the time limit counts from now.
+    """The page reports that its proctoring session started: once the attempt's provider
+    confirms it, the questions are released and the time limit counts from now.
 
-    Idempotent for a running attempt (a reload reports again). Raises AttemptConflict
-    for a closed one, or when the exam closed before the start.
+    The report itself is recorded as the page's claim (`page_started_at`), whatever
+    follows. Idempotent for a running attempt (a reload reports again). Raises
+    StartNotConfirmed when the vendor does not confirm the start, AttemptConflict for a
+    closed attempt, or when the exam closed before the start.
     """
     now = now or utcnow()
+    exam = attempt.exam
+    closed_before_start = exam.closes_at is not None and now >= exam.closes_at
+    check = providers.CONFIRMED
+    if attempt.state == CREATED and not closed_before_start:
+        # Asked before this request writes anything: no database lock is held while
+        # the vendor answers (SQLite has one for the whole database).
+        check = providers.for_vendor(attempt.vendor).confirm_start(attempt, now)
+    if attempt.page_started_at is None:
+        attempt.page_started_at = now
+    db.session.flush()
     if attempt.state == CREATED:
-        exam = attempt.exam
-        if exam.closes_at is not None and now >= exam.closes_at:
-            raise AttemptConflict("The exam closed before the test started.")
+        if closed_before_start:
+            raise AttemptConflict("The exam closed before the test started.", keep_changes=True)
+        if not check.confirmed:
+            raise StartNotConfirmed(check.message, check.retry, check.unreachable)
         deadline = now + timedelta(minutes=exam.time_limit_minutes)
         if exam.closes_at is not None:
             deadline = min(deadline, exam.closes_at)
@@ -152,6 +177,16 @@ def require_running(attempt: Attempt, now: datetime | None = None) -> None:
         raise AttemptConflict("The proctoring session has not started yet.")
     if attempt.state != IN_PROGRESS:
         raise AttemptConflict(closed_message(attempt), keep_changes=expired)
+
+
+def lock_running(attempt: Attempt, now: datetime | None = None) -> None:
+    """Hold the running attempt for the rest of the transaction, so that concurrent
+    requests about it are counted one after the other: a conditional UPDATE (a row lock
+    on PostgreSQL, the database's write lock on SQLite). Raises AttemptConflict unless it
+    is in progress and within its time (also when it closed meanwhile)."""
+    require_running(attempt, now)
+    if not _transition(attempt, (IN_PROGRESS,), IN_PROGRESS):
+        raise AttemptConflict(closed_message(attempt))
 
 
 def closed_message(attempt: Attempt) -> str:
@@ -208,6 +243,36 @@ def terminate(attempt: Attempt, reason: str, now: datetime | None = None) -> boo
     return close_attempt(attempt, TERMINATED, reason, now)
 
 
+PAGE_STOP_REASON = "The page reported that the proctoring session ended."
+
+
+def page_reported_stop(attempt: Attempt, now: datetime | None = None) -> bool:
+    """The page reports the SDK's `stop` event: recorded as the page's claim
+    (`page_stopped_at`) and the attempt closes (terminated, saved answers kept), in the
+    page's words, never naming a proctor the page chose. False if already closed."""
+    now = now or utcnow()
+    if attempt.page_stopped_at is None:
+        attempt.page_stopped_at = now
+        db.session.flush()
+    return terminate(attempt, PAGE_STOP_REASON, now)
+
+
+def record_vendor_news(attempt: Attempt, status: str | None, now: datetime | None = None) -> None:
+    """A delivery from the attempt's own proctoring server arrived (webhook, review):
+    the first one's time is kept, and a status that shows the session ran confirms its
+    start. In the caller's transaction."""
+    now = now or utcnow()
+    if attempt.vendor_first_delivery_at is None:
+        attempt.vendor_first_delivery_at = now
+    if attempt.vendor_started_at is None and status in SESSION_RAN_STATUSES:
+        attempt.vendor_started_at = now
+    db.session.flush()
+
+
+# Result statuses that mean the session ran (skipped: it never started).
+SESSION_RAN_STATUSES = ("started", "stopped", "accepted", "rejected")
+
+
 # ---- questions and answers -----------------------------------------------------------
 
 def questions_for(attempt: Attempt) -> list[dict[str, Any]]:
@@ -261,6 +326,19 @@ def grade(attempt: Attempt) -> tuple[float, float]:
             answer.points = grading.points_for(question, answer.value)
             score += answer.points
     return score, max_score
+
+
+def points_visible(attempt: Attempt, now: datetime | None = None) -> bool:
+    """May the student see points per question? As the exam's `show_points` says:
+    after_submission (once the attempt is closed), after_close (once the exam has closed
+    for everyone, so the result is no answer key for classmates), or never."""
+    now = now or utcnow()
+    rule = attempt.exam.show_points
+    if attempt.is_open or rule == "never":
+        return False
+    if rule == "after_submission":
+        return True
+    return attempt.exam.has_closed(now)
 
 
 def result_rows(attempt: Attempt) -> list[dict[str, Any]]:

@@ -20,13 +20,24 @@ bp = Blueprint("exams", __name__)
 
 
 def domain_errors(view):
-    """Map the services' outcomes to HTTP: NotFound 404, InvalidAnswer 400, conflict 409.
+    """Map the services' outcomes to HTTP: NotFound 404, InvalidAnswer 400, conflict 409,
+    an unconfirmed proctoring start 409 or 503 (JSON with `retry`).
 
-    Commits once after a successful view; rolls back on any outcome error."""
+    Commits once after a successful view; rolls back on any outcome error (but keeps
+    what an error says must be kept)."""
     @wraps(view)
     def wrapped(*args, **kwargs):
         try:
             response = view(*args, **kwargs)
+        except services.StartNotConfirmed as error:
+            db.session.commit()  # what the page and the vendor said is evidence
+            status = 503 if error.unreachable else 409
+            response = jsonify(error=str(error), status=status, retry=error.retry,
+                               waiting=error.retry)
+            response.status_code = status
+            if error.unreachable:
+                response.headers["Retry-After"] = "5"
+            return response
         except services.NotFound as error:
             db.session.rollback()
             abort(404, description=str(error))
@@ -87,7 +98,8 @@ def result(attempt_id: int):
     if attempt.is_open:
         return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
     return render_template("exams/result.html", attempt=attempt,
-                           rows=services.result_rows(attempt))
+                           rows=services.result_rows(attempt),
+                           show_points=services.points_visible(attempt))
 
 
 @bp.get("/api/attempts/<int:attempt_id>/questions")
@@ -124,7 +136,9 @@ def submit(attempt_id: int):
 @student_required
 @domain_errors
 def started(attempt_id: int):
-    """The page's proctoring `start()` resolved: the time limit counts from now."""
+    """The page reports its proctoring session started: once the vendor confirms it (a
+    status call for Constructor), the questions are released and the time limit starts.
+    409/503 with `retry` while it does not (the page waits and asks again)."""
     attempt = services.report_started(services.get_own_attempt(current_user, attempt_id))
     return jsonify(state=attempt.state, started_at=attempt.started_at.isoformat(),
                    deadline=attempt.deadline_at.isoformat())

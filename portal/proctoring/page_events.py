@@ -1,27 +1,51 @@
-"""What the student's page reports about its proctoring session: stop and metrics."""
+"""What the student's page reports about its proctoring session: stop and metrics.
+
+All of it is the page's word, which an examinee can forge: it is stored as such and
+never decides a fact the vendor must state (a proctor's name, a threshold, whether
+proctoring ran). Metrics are bounded so a page cannot flood the instructor's timeline:
+accepted only while the attempt is in progress, at most METRICS_PER_MINUTE samples a
+minute and METRICS_PER_ATTEMPT in all (each can be overridden by the app setting of the
+same name). See docs/security.md.
+"""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from flask import current_app
+from sqlalchemy import func, select
+
+from portal.db_types import utcnow
 from portal.exams import services as exams
 from portal.exams.models import Attempt
 from portal.extensions import db
+from portal.proctoring.metrics import METRIC_NAMES
 from portal.proctoring.models import MetricSample
 
-METRIC_CODES = ("b1", "b2", "b3", "c1", "c2", "c3", "c4", "c5", "k1", "m1", "m2", "n1",
-                "n2", "s1", "s2")
-MAX_SAMPLES_PER_BATCH = 100
+METRIC_CODES = tuple(METRIC_NAMES)
+# The SDK emits one event every 10 s (6 a minute): twice that leaves room for bursts.
+METRICS_PER_MINUTE = 12
+METRICS_PER_ATTEMPT = 2_000  # over five hours at the SDK's pace
+MAX_SAMPLES_PER_BATCH = METRICS_PER_MINUTE
 
 
 class InvalidSamples(ValueError):
-    """A metrics batch that does not have the documented shape."""
+    """A metrics batch that does not have the documented shape (HTTP 400)."""
 
 
-def proctoring_stopped(attempt: Attempt, proctor: str | None) -> bool:
-    """The SDK's `stop` event arrived before submission: close the attempt (terminated),
-    keeping what was saved. False if it was already closed (e.g. submitted)."""
-    who = f"a proctor ({proctor})" if proctor else "the proctoring system"
-    return exams.terminate(attempt, f"Proctoring session ended by {who}.")
+class TooManySamples(Exception):
+    """More samples than the limits allow (HTTP 429); the message says which limit."""
+
+
+def limit(name: str) -> int:
+    """A metrics limit: the app setting `name` when set, else this module's default."""
+    return int(current_app.config.get(name) or globals()[name])
+
+
+def proctoring_stopped(attempt: Attempt) -> bool:
+    """The page reports the SDK's `stop` event: recorded as reported by the page, and
+    the attempt closes (terminated, saved answers kept). False if already closed."""
+    return exams.page_reported_stop(attempt)
 
 
 def _number(value: Any, name: str) -> float | None:
@@ -34,9 +58,13 @@ def _number(value: Any, name: str) -> float | None:
 
 def record_metrics(attempt: Attempt, samples: Any) -> int:
     """Store a batch of `metrics` events as received (score, threshold, violated, peak
-    are the server's, not recomputed). Returns how many were stored."""
-    if not isinstance(samples, list) or not 0 < len(samples) <= MAX_SAMPLES_PER_BATCH:
-        raise InvalidSamples(f"send 'samples': a list of 1-{MAX_SAMPLES_PER_BATCH} metrics events")
+    are the SDK's, not recomputed). Returns how many were stored.
+
+    Raises InvalidSamples (shape), exams.AttemptConflict (the attempt is not in
+    progress), TooManySamples (over the per-minute or per-attempt limit)."""
+    per_batch = min(MAX_SAMPLES_PER_BATCH, limit("METRICS_PER_MINUTE"))
+    if not isinstance(samples, list) or not 0 < len(samples) <= per_batch:
+        raise InvalidSamples(f"send 'samples': a list of 1-{per_batch} metrics events")
     rows = []
     for i, sample in enumerate(samples):
         if not isinstance(sample, dict):
@@ -53,5 +81,25 @@ def record_metrics(attempt: Attempt, samples: Any) -> int:
             threshold=_number(sample.get("threshold"), f"samples[{i}].threshold"),
             violated=bool(sample.get("violated")), peak=peak,
             metrics={k: _number(v, f"samples[{i}].metrics.{k}") for k, v in metrics.items()}))
+    _check_limits(attempt, len(rows))
     db.session.add_all(rows)
     return len(rows)
+
+
+def _check_limits(attempt: Attempt, adding: int) -> None:
+    """Refuse the batch unless the attempt runs and stays within both limits. The
+    attempt is locked first, so two concurrent batches are counted one after the other."""
+    exams.lock_running(attempt)
+    now = utcnow()
+    per_minute, per_attempt = limit("METRICS_PER_MINUTE"), limit("METRICS_PER_ATTEMPT")
+    recent, total = db.session.execute(
+        select(func.count(MetricSample.id).filter(
+                   MetricSample.recorded_at > now - timedelta(minutes=1)),
+               func.count(MetricSample.id))
+        .where(MetricSample.attempt_id == attempt.id)).one()
+    if total + adding > per_attempt:
+        raise TooManySamples(f"This attempt already has {total} metrics samples, the most "
+                             f"accepted is {per_attempt}: further samples are not stored.")
+    if recent + adding > per_minute:
+        raise TooManySamples(f"At most {per_minute} metrics samples a minute are accepted "
+                             f"({recent} in the last minute): send fewer, less often.")

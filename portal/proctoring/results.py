@@ -151,6 +151,8 @@ def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str
     if decision == APPLIED:
         _apply(result, update)
     attempt = _attempt_of(result)
+    if attempt is not None:
+        _note_vendor_news(attempt, result)
     detail = _DECISION_DETAIL[decision]
     if attempt is None:
         detail = f"No attempt has this identifier (yet); result kept. {detail}"
@@ -175,6 +177,7 @@ def link_unmatched(attempt: Attempt) -> None:
         return
     result.attempt_id = attempt.id
     db.session.flush()
+    _note_vendor_news(attempt, result)
     _close_if_final(attempt, result)
 
 
@@ -242,6 +245,13 @@ def _attempt_of(result: ProctoringResult) -> Attempt | None:
     if attempt is not None:
         result.attempt_id = attempt.id
     return attempt
+
+
+def _note_vendor_news(attempt: Attempt, result: ProctoringResult) -> None:
+    """Evidence from the proctoring server, on the attempt: only from the attempt's own
+    vendor (another vendor's delivery proves nothing about this session)."""
+    if result.vendor == attempt.vendor:
+        exams.record_vendor_news(attempt, result.status)
 
 
 def _close_if_final(attempt: Attempt, result: ProctoringResult) -> bool:

@@ -5,7 +5,7 @@
   vendor-neutral `ResultUpdate`, or raises `InvalidDelivery` listing every problem found,
   so the sender learns all of them at once. Every field but `identifier` may be missing
   or null.
-- `MetricsBatch`, `StoppedReport`: the bodies of the student's page's reports.
+- `MetricsBatch`: the body of the student's page's metrics reports (its stop report has none).
 
 The same models describe these bodies in the OpenAPI document (portal/api/openapi.py).
 """
@@ -25,7 +25,7 @@ from portal.proctoring.page_events import MAX_SAMPLES_PER_BATCH, METRIC_CODES
 from portal.proctoring.results import ResultUpdate
 
 __all__ = ["Problem", "InvalidDelivery", "SupervisorDelivery", "supervisor_update",
-           "MetricsBatch", "StoppedReport", "Date", "Score", "parse_date"]
+           "MetricsBatch", "Date", "Score", "parse_date"]
 
 # Supervisor identifiers are A-Za-z0-9 in tokens; real deliveries also carry UUIDs.
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
@@ -266,11 +266,3 @@ class MetricsBatch(BaseModel):
                  "peak": e.peak, "score": e.score, "threshold": e.threshold,
                  "violated": bool(e.violated)} for e in self.samples]
 
-
-class StoppedReport(BaseModel):
-    """`POST /api/attempts/<id>/stopped`: the SDK's `stop` event reached the page. The body
-    is optional; `proctor` is what the SDK's session object said (the page's claim)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    proctor: Text(128) | None = None

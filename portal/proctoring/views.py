@@ -3,19 +3,22 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, jsonify, redirect
+from flask import Blueprint, abort, jsonify, redirect, render_template, request
 from flask_login import current_user
 
 from portal.auth.decorators import instructor_required, student_required
 from portal.core import jsonbody
 from portal.exams import services as exams
 from portal.exams.models import Attempt
+from portal.errors import error_response
 from portal.exams.views import domain_errors
 from portal.extensions import db
 from portal.proctoring import page_events, schemas
 from portal.proctoring.providers import supervisor
 
 bp = Blueprint("proctoring", __name__)
+
+FRAME_DESTINATIONS = ("iframe", "frame")  # Sec-Fetch-Dest of a framed load
 
 
 @bp.post("/api/attempts/<int:attempt_id>/token")
@@ -40,9 +43,18 @@ def token_link(attempt_id: int):
 @student_required
 @domain_errors
 def framed_attempt(attempt_id: int):
-    """The test page as the proctoring server frames it (token link, Constructor)."""
+    """The test page as the proctoring server frames it (token link, Constructor).
+
+    An open attempt loaded at top level (the browser says so: `Sec-Fetch-Dest:
+    document`) is refused, with the way to start properly: outside the vendor's frame
+    nobody proctors it. The page checks `window.top` too, for browsers that send no
+    Sec-Fetch-Dest. A closed attempt shows its closed state wherever it is loaded."""
     attempt = exams.get_own_attempt(current_user, attempt_id)
     exams.expire_if_due(attempt)
+    destination = request.headers.get("Sec-Fetch-Dest")
+    if attempt.is_open and destination is not None and destination not in FRAME_DESTINATIONS:
+        return render_template("exams/framed_refused.html", attempt=attempt,
+                               exam=attempt.exam), 403
     return supervisor.render_test_page(attempt, framed=True)
 
 
@@ -64,10 +76,11 @@ def auto_init_attempt(attempt_id: int):
 @student_required
 @domain_errors
 def stopped(attempt_id: int):
-    """The SDK's `stop` event before submission: the server closes the attempt."""
+    """The SDK's `stop` event before submission: the server closes the attempt, recorded
+    as reported by the page. The body is not read: a proctor's name is a fact only when
+    the vendor says it (webhook, review), never from the page."""
     attempt = exams.get_own_attempt(current_user, attempt_id)
-    report = jsonbody.parse(schemas.StoppedReport, optional=True)
-    closed = page_events.proctoring_stopped(attempt, report.proctor)
+    closed = page_events.proctoring_stopped(attempt)
     return jsonify(state=attempt.state, closed=closed)
 
 
@@ -81,6 +94,9 @@ def metrics(attempt_id: int):
         stored = page_events.record_metrics(attempt, batch.events())
     except page_events.InvalidSamples as error:
         abort(400, description=str(error))
+    except page_events.TooManySamples as error:
+        db.session.rollback()
+        return error_response(429, str(error))  # not abort(): that reads as the limiter's
     return jsonify(stored=stored)
 
 

@@ -3,12 +3,32 @@ vendor names. A provider decides what **Start exam** does and what must happen w
 attempt closes (e.g. a finish call to the vendor, enqueued in the same transaction)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from flask import Response
 
     from portal.exams.models import Attempt
+
+
+@dataclass(frozen=True)
+class StartCheck:
+    """What the proctoring server says when the page reports that its session started.
+
+    `message` (when not confirmed) tells the student what to do; `retry`: asking again
+    soon may succeed (the vendor is not there yet, or unreachable); `unreachable`: the
+    vendor did not answer (HTTP 503 rather than 409)."""
+
+    confirmed: bool
+    message: str = ""
+    retry: bool = False
+    unreachable: bool = False
+
+
+CONFIRMED = StartCheck(True)
 
 
 class Provider(Protocol):
@@ -23,6 +43,11 @@ class Provider(Protocol):
 
     def attempt_closed(self, attempt: "Attempt") -> None:
         """Called inside the transaction that closed the attempt."""
+
+    def confirm_start(self, attempt: "Attempt", now: "datetime") -> StartCheck:
+        """Before the questions are released: does the vendor confirm the session
+        started? May record what it learned on the attempt (`vendor_*` columns); the
+        caller flushes and commits it whatever the answer."""
 
 
 _registry: dict[str, Provider] = {}

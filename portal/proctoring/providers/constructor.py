@@ -9,6 +9,9 @@
   made fresh for every request (`server_token`).
 - Review (vendor -> portal): `review_update` maps a result onto the vendor-neutral
   `ResultUpdate`; `status_update` does the same for a status call's answer.
+- Status (portal -> vendor): before the questions are released, `confirm_start` asks
+  `GET .../sessions/<id>/status/` once per start report until the vendor says
+  `started` (or a review arrived), and caches the confirmation on the attempt.
 
 Every Constructor fact lives in this one file; HTTP retries live in the outbox.
 """
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import requests
 from flask import abort, current_app, redirect, render_template, url_for
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints,
                       ValidationError)
@@ -25,7 +29,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, St
 from portal.db_types import isoformat_z, utcnow
 from portal.exams.models import Attempt
 from portal.proctoring import providers, tokens
-from portal.proctoring.outbox import jobs
+from portal.proctoring.outbox import http, jobs
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.results import ResultUpdate
 from portal.core.jsonbody import Text
@@ -39,6 +43,11 @@ PROCTORING_MODE = "online"  # online | offline | auto: a proctor watches live
 # Before the first question the vendor runs identity and system checks; a session not
 # yet started may begin until this long after the time limit would allow.
 CHECKS_ALLOWANCE = timedelta(minutes=60)
+# The status call is made while the student's page waits: (connect, read) seconds.
+STATUS_TIMEOUT = (3.05, 5.0)
+# Vendor statuses of a session that has not started yet but may (the student is still
+# in the vendor's checks): the page waits and asks again.
+NOT_YET_STARTED = ("not_scheduled", "early_to_start", "ready_to_start", "late_to_start")
 
 
 class NotConfigured(RuntimeError):
@@ -149,6 +158,69 @@ class ConstructorProvider:
     def attempt_closed(self, attempt: Attempt) -> None:
         """Enqueue the finish call in the caller's transaction (transactional outbox)."""
         enqueue_finish(attempt)
+
+    def confirm_start(self, attempt: Attempt, now: datetime) -> providers.StartCheck:
+        """Release the questions only once the vendor says the session started.
+
+        A confirmation already on the attempt (an earlier call, or a review) is used as
+        is: one status call per attempt, not one per request. Otherwise one status call;
+        its answer is recorded (`vendor_status`, `vendor_status_at`, and
+        `vendor_started_at` when it says `started`)."""
+        if attempt.vendor_started_at is not None:
+            return providers.CONFIRMED
+        try:
+            status = session_status(attempt.identifier)
+        except StatusUnavailable as error:
+            return providers.StartCheck(
+                False, "The proctoring service could not be reached to confirm that your "
+                f"session started ({error}). Wait a moment and press Retry.",
+                retry=True, unreachable=True)
+        attempt.vendor_status, attempt.vendor_status_at = status[:32], now
+        if status == "started":
+            attempt.vendor_started_at = now
+            return providers.CONFIRMED
+        if status in NOT_YET_STARTED:
+            return providers.StartCheck(
+                False, f"The proctoring service reports your session as “{status}”, not "
+                "started. Finish the checks in the proctoring window, then press Retry; if "
+                "this persists, go back to the exam page and press Start exam.", retry=True)
+        if status == "unknown_session":
+            return providers.StartCheck(
+                False, "The proctoring service does not know this session. Go back to the "
+                "exam page and press Start exam to start it through the proctoring service.")
+        return providers.StartCheck(
+            False, f"The proctoring service reports your session as “{status}”: the test "
+            "cannot start. Go back to the exam page; if the exam is still open, press "
+            "Start exam, else contact your instructor.")
+
+
+class StatusUnavailable(Exception):
+    """The status call got no usable answer (network error, timeout, non-JSON, 5xx...)."""
+
+
+def session_status(session_id: str) -> str:
+    """The vendor's status of a session (`started`, `ready_to_start`, ...), or
+    `unknown_session` when it answers 404. One call, short timeouts, no redirects.
+
+    Raises StatusUnavailable (the message says what went wrong), NotConfigured."""
+    try:
+        response = http.session().get(session_api_url(session_id, "status"),
+                                      headers=auth_header(), timeout=STATUS_TIMEOUT,
+                                      allow_redirects=False)
+    except requests.RequestException as error:
+        raise StatusUnavailable(f"{type(error).__name__}") from None
+    if response.status_code == 404:
+        return "unknown_session"
+    if response.status_code != 200:
+        raise StatusUnavailable(f"HTTP {response.status_code}")
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    status = answer.get("status") if isinstance(answer, dict) else None
+    if not isinstance(status, str) or not status:
+        raise StatusUnavailable("an answer without a status")
+    return status
 
 
 def enqueue_finish(attempt: Attempt) -> OutboxJob:

@@ -11,7 +11,7 @@ from flask import current_app, redirect, render_template, request, url_for
 
 from portal.db_types import isoformat_z, utcnow
 from portal.exams.models import Attempt
-from portal.proctoring import providers, tokens
+from portal.proctoring import page_events, providers, tokens
 # The token's URLs come from PUBLIC_URL only (portal/urls.py); the views use it from here too.
 from portal.urls import public_url
 
@@ -99,6 +99,8 @@ def page_config(attempt: Attempt, framed: bool) -> dict[str, Any]:
         "framed": framed,
         "debug": bool(config["PROCTOR_DEBUG_PANEL"] or request.args.get("debug") == "1"),
         "tokenLinkUrl": None if framed else url_for("proctoring.token_link", **ids),
+        # The server refuses more (HTTP 429): the page sends fewer.
+        "metricsPerMinute": page_events.limit("METRICS_PER_MINUTE"),
         "urls": {
             "token": url_for("proctoring.token", **ids),
             "started": url_for("exams.started", **ids),
@@ -131,6 +133,12 @@ class SupervisorProvider:
 
     def attempt_closed(self, attempt: Attempt) -> None:
         """Nothing to send: the page calls stop(), and the server reports by webhook."""
+
+    def confirm_start(self, attempt: Attempt, now: datetime) -> providers.StartCheck:
+        """Supervisor has no status API: the page's word is all there is before the
+        first webhook. An attempt that closes with nothing from the server is flagged
+        at once instead (dashboard/flags.py, `unconfirmed`)."""
+        return providers.CONFIRMED
 
 
 providers.register(SupervisorProvider())

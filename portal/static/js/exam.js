@@ -19,6 +19,11 @@
   var deadline = null;
   var saveTimers = {};
   var metricsQueue = [];
+  // The server accepts cfg.metricsPerMinute samples a minute: the page queues at most
+  // 80% of that (batches arrive bunched), dropping the events in between.
+  var METRICS_GAP_MS = 1.25 * 60000 / (cfg.metricsPerMinute || 12);
+  var lastQueuedAt = -Infinity;
+  var metricsSent = false;
   var T0 = performance.now();
 
   // ---- evaluator panel ---------------------------------------------------------------
@@ -57,6 +62,7 @@
         if (!response.ok) {
           var error = new Error(data.error || (response.status + " " + response.statusText));
           error.status = response.status;
+          error.retry = !!data.retry; // the server says: asking again soon may succeed
           if (response.status === 401) loginEnded();
           throw error;
         }
@@ -100,10 +106,12 @@
 
   function showStartError(error) {
     var name = error && error.name && error.name !== "Error" ? error.name : "";
-    var message = (error && error.message) || String(error);
+    var message = ((error && error.message) || String(error)).replace(/\.$/, "");
     var text;
     if (name) {
       text = name + ": " + message + ". " + (SDK_ERROR_ADVICE[name] || "");
+    } else if (error && error.status) {
+      text = message + ".";  // the portal's own answer says what to do
     } else {
       // The SDK rejects a refused request with a bare Error(statusText) (contract §1.6).
       text = "The proctoring service did not accept the session (" + message + "). " +
@@ -219,21 +227,24 @@
     log("event", "stop", session);
     if (submitted || locked) return;
     var byProctor = !!(session && session.proctor);
+    // The last metrics go first: the server takes them only while the attempt runs.
+    // The report carries nothing else: the server records it as the page's word.
     lockout(byProctor ? "A proctor (" + session.proctor + ") ended your proctoring session."
-                      : "The proctoring system ended your session (timeout or deadline).");
-    api("POST", cfg.urls.stopped, { proctor: byProctor ? session.proctor : null })
+                      : "The proctoring system ended your session (timeout or deadline).")
+      .then(function () { return api("POST", cfg.urls.stopped); })
       .catch(function (error) { log("error", "report stop", error.message); });
   }
 
   function lockout(message) {
     locked = true;
-    flushMetrics();
+    var flushed = flushMetrics();
     $("lockout-message").textContent = message;
     $("lockout").hidden = false;
     document.querySelectorAll("#test input, #test button, #test textarea").forEach(function (el) {
       el.disabled = true;
     });
     Object.keys(saveTimers).forEach(function (id) { clearTimeout(saveTimers[id]); });
+    return flushed;
   }
 
   // ---- metrics -----------------------------------------------------------------------
@@ -267,20 +278,50 @@
     var text = "Proctoring score " + data.score + " / threshold " + data.threshold;
     if (data.violated) text += ": " + (METRIC_NAMES[data.peak] || data.peak || "violation");
     box.textContent = text;
-    metricsQueue.push({ metrics: data.metrics, peak: data.peak, score: data.score,
-                        threshold: data.threshold, violated: !!data.violated });
-    if (metricsQueue.length >= 3) flushMetrics();
+    var sample = { metrics: data.metrics, peak: data.peak, score: data.score,
+                   threshold: data.threshold, violated: !!data.violated };
+    var now = Date.now();
+    var last = metricsQueue[metricsQueue.length - 1];
+    if (now - lastQueuedAt >= METRICS_GAP_MS) {
+      metricsQueue.push(sample);
+      lastQueuedAt = now;
+    } else if (sample.violated && last && !last.violated) {
+      metricsQueue[metricsQueue.length - 1] = sample; // a violation matters more
+    } else {
+      return; // over the pace the server accepts
+    }
+    if (metricsQueue.length >= 3 || sample.violated || !metricsSent) flushMetrics();
   }
 
   function flushMetrics() {
-    // Also after a stop or submit: the last events belong to the instructor's timeline.
-    if (!metricsQueue.length) return;
+    // Before a stop report or a submit: the server takes samples only while it runs.
+    if (!metricsQueue.length) return Promise.resolve();
     var batch = metricsQueue.splice(0, metricsQueue.length);
-    api("POST", cfg.urls.metrics, { samples: batch }).catch(function (error) {
+    metricsSent = true;
+    return api("POST", cfg.urls.metrics, { samples: batch }).catch(function (error) {
       log("error", "metrics upload", error.message);
     });
   }
   setInterval(flushMetrics, 10000);
+
+  // ---- inside the vendor's frame -----------------------------------------------------
+  // The vendor runs the session; the server releases the questions once the vendor
+  // confirms it started (its status API), which may take a moment: wait and ask again.
+  var CONFIRM_TRIES = 10;
+  var CONFIRM_WAIT_MS = 3000;
+
+  function startFramed(triesLeft) {
+    $("proctoring-error").hidden = true;
+    setStatus("Waiting for the proctoring service to confirm your session…");
+    api("POST", cfg.urls.started).then(loadQuestions).catch(function (error) {
+      if (error && error.retry && triesLeft > 1) {
+        log("portal", "start not confirmed yet", error.message);
+        setTimeout(function () { startFramed(triesLeft - 1); }, CONFIRM_WAIT_MS);
+        return;
+      }
+      showStartError(error);
+    });
+  }
 
   // ---- questions and answers ---------------------------------------------------------
   function loadQuestions() {
@@ -437,8 +478,7 @@
   function submit() {
     if (!window.confirm("Submit your answers? You cannot change them afterwards.")) return;
     $("submit-button").disabled = true;
-    flushSaves().then(function () {
-      flushMetrics();
+    flushSaves().then(flushMetrics).then(function () {
       log("portal", "POST submit");
       return api("POST", cfg.urls.submit);
     }).then(function (data) {
@@ -479,7 +519,7 @@
   $("submit-button").addEventListener("click", submit);
   $("retry-button").addEventListener("click", cfg.autoInit ? function () {
     window.location.reload();
-  } : begin);
+  } : cfg.framed ? function () { startFramed(CONFIRM_TRIES); } : begin);
   window.addEventListener("pagehide", flushMetrics);
 
   if (cfg.state === "terminated") {
@@ -487,9 +527,12 @@
     lockout(cfg.closeReason || "The proctoring session ended.");
   } else if (cfg.framed && cfg.state !== "created" && cfg.state !== "in_progress") {
     showSubmitted(cfg.score, cfg.maxScore);
+  } else if (cfg.framed && window.top === window.self) {
+    // Opened on its own, outside the vendor's frame: nobody proctors it.
+    $("proctoring").hidden = true;
+    $("framed-top-level").hidden = false;
   } else if (cfg.framed) {
-    // Inside the proctoring server's frame: it runs the session; we only start the test.
-    api("POST", cfg.urls.started).then(loadQuestions).catch(showStartError);
+    startFramed(CONFIRM_TRIES);
   } else if (cfg.sdkUrl && typeof window.Supervisor !== "function") {
     showStartError(sdkUnavailable());
   } else if (cfg.autoInit) {
