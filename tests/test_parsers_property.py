@@ -125,7 +125,7 @@ def test_a_constructor_review_parses_or_is_invalid(app_context, fields):
     update.content()
 
 
-@pytest.mark.parametrize("model", [schemas.MetricsBatch, schemas.StoppedReport, AnswerBody])
+@pytest.mark.parametrize("model", [schemas.MetricsBatch, AnswerBody])
 @given(value=JSON_VALUES)
 @SETTINGS
 def test_a_page_body_parses_or_gives_problems(model, value):

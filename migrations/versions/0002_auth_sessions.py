@@ -18,11 +18,20 @@ branch_labels = None
 depends_on = None
 
 
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='1',
-                                      nullable=False))
-        batch_op.create_check_constraint('ck_users_session_version', 'session_version >= 1')
+    # SQLite: a plain ADD COLUMN with its own CHECK. A batch rebuild of `users` (with
+    # foreign keys on) would cascade-delete every attempt of every user.
+    if _sqlite():
+        op.execute("ALTER TABLE users ADD COLUMN session_version INTEGER DEFAULT '1' NOT NULL "
+                   "CONSTRAINT ck_users_session_version CHECK (session_version >= 1)")
+    else:
+        op.add_column('users', sa.Column('session_version', sa.Integer(), server_default='1',
+                                         nullable=False))
+        op.create_check_constraint('ck_users_session_version', 'users', 'session_version >= 1')
 
     op.create_table('login_throttles',
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -36,6 +45,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('login_throttles')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_users_session_version', type_='check')
-        batch_op.drop_column('session_version')
+    # DROP COLUMN (SQLite 3.35+) also drops the column's own CHECK: no rebuild either.
+    if not _sqlite():
+        op.drop_constraint('ck_users_session_version', 'users', type_='check')
+    op.execute("ALTER TABLE users DROP COLUMN session_version")
