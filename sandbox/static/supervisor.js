@@ -99,7 +99,7 @@
     '.sv-dialog:focus{outline:3px solid #1565c0}',
     '.sv-dialog h2{margin:0 0 .6em;font-size:1.2em}',
     '.sv-dialog .sv-label{margin:0 0 .3em;font-weight:bold;color:#b00020}',
-    '.sv-dialog button{font:inherit;padding:.45em 1.2em;margin-top:.8em;cursor:pointer}',
+    '.sv-dialog button{font:inherit;padding:.45em 1.2em;margin:.8em .5em 0 0;cursor:pointer}',
     '.sv-widget{position:fixed;right:12px;bottom:12px;z-index:2147482000;background:#fff;color:#111;',
     'border:1px solid #bbb;border-radius:10px;padding:8px;font:12px/1.3 system-ui,sans-serif;',
     'box-shadow:0 2px 10px rgba(0,0,0,.25);width:190px}',
