@@ -317,6 +317,7 @@ SETTING_NAME = re.compile(
 # Names the docs may use that are not settings the portal reads, and why.
 NOT_SETTINGS = {
     "SESSION_COOKIE_SAMESITE": "Flask's own; the portal derives it from SESSION_COOKIE_SECURE",
+    "RATELIMIT_ENABLED": "Flask-Limiter's own switch; the portal leaves it on (tests turn it off)",
     "PROCTOR_WEBHOOK_KEYS": "derived from PROCTOR_WEBHOOK_KEY by portal/config.py",
     "PORTAL_ENV_FILE": "read by deploy/portal-flask (the wrapper), not by the portal",
     "PORTAL_HOME": "read by deploy/portal-flask (the wrapper), not by the portal",
