@@ -51,6 +51,10 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_RECONCILE_SECONDS": 300.0,
     "OUTBOX_HTTP_TIMEOUT": None,  # None: fitted to the lease (outbox/http.py)
     "VERDICT_GRACE_MINUTES": 30,
+    # The SDK emits one metrics event every 10 s (6 a minute): twice that leaves room for
+    # bursts; 2,000 in all is over five hours at the SDK's pace.
+    "METRICS_PER_MINUTE": 12,
+    "METRICS_PER_ATTEMPT": 2000,
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
     # Per account, in the database (shared by every worker and host): this many failed
@@ -79,7 +83,7 @@ DEFAULTS: dict[str, Any] = {
 # Whole numbers that must be at least 1.
 POSITIVE_INT_SETTINGS = {"LOGIN_ACCOUNT_MAX_FAILURES", "LOGIN_ACCOUNT_WINDOW_MINUTES",
                          "LOGIN_ACCOUNT_LOCKOUT_MINUTES", "SESSION_IDLE_MINUTES",
-                         "SESSION_MAX_HOURS"}
+                         "SESSION_MAX_HOURS", "METRICS_PER_MINUTE", "METRICS_PER_ATTEMPT"}
 PROXY_FIX_SETTINGS = ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT")
 LOG_FORMATS = ("text", "json")
 

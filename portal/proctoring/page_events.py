@@ -4,8 +4,7 @@ All of it is the page's word, which an examinee can forge: it is stored as such 
 never decides a fact the vendor must state (a proctor's name, a threshold, whether
 proctoring ran). Metrics are bounded so a page cannot flood the instructor's timeline:
 accepted only while the attempt is in progress, at most METRICS_PER_MINUTE samples a
-minute and METRICS_PER_ATTEMPT in all (each can be overridden by the app setting of the
-same name). See docs/security.md.
+minute and METRICS_PER_ATTEMPT in all (settings, portal/config.py). See docs/security.md.
 """
 from __future__ import annotations
 
@@ -23,10 +22,8 @@ from portal.proctoring.metrics import METRIC_NAMES
 from portal.proctoring.models import MetricSample
 
 METRIC_CODES = tuple(METRIC_NAMES)
-# The SDK emits one event every 10 s (6 a minute): twice that leaves room for bursts.
-METRICS_PER_MINUTE = 12
-METRICS_PER_ATTEMPT = 2_000  # over five hours at the SDK's pace
-MAX_SAMPLES_PER_BATCH = METRICS_PER_MINUTE
+# The page sends what it queued: a batch holds at most a minute's worth at the default pace.
+MAX_SAMPLES_PER_BATCH = 12
 
 
 class InvalidSamples(ValueError):
@@ -38,8 +35,8 @@ class TooManySamples(Exception):
 
 
 def limit(name: str) -> int:
-    """A metrics limit: the app setting `name` when set, else this module's default."""
-    return int(current_app.config.get(name) or globals()[name])
+    """A metrics limit: the setting `name` (METRICS_PER_MINUTE or METRICS_PER_ATTEMPT)."""
+    return current_app.config[name]
 
 
 def proctoring_stopped(attempt: Attempt) -> bool:
