@@ -59,3 +59,25 @@ def receiver():
     server = Receiver()
     yield server
     server.close()
+
+
+# ---- the stand-in SDK in a real browser (tests/sandbox/test_sdk_*.py, test_sandbox_browser.py)
+
+@pytest.fixture(scope="module")
+def sandbox():
+    """A live sandbox, shared by one module's browser tests: (base_url, app)."""
+    from tests.sandbox.live import serve_sandbox
+
+    base, app, shutdown = serve_sandbox({"SANDBOX_JWT_SECRET": JWT_SECRET, "SANDBOX_METRICS_PERIOD": 0.5})
+    yield base, app
+    shutdown()
+
+
+@pytest.fixture(scope="module")
+def host(sandbox):
+    """The "portal": another origin whose exam page loads the SDK under a strict CSP."""
+    from tests.sandbox.sdk_page import serve_exam_page
+
+    base, shutdown = serve_exam_page(sandbox[0])
+    yield base
+    shutdown()

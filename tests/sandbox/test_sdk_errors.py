@@ -6,26 +6,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import requests
 
-from tests.sandbox.helpers import JWT_SECRET, make_token
-from tests.sandbox.live import serve_sandbox
-from tests.sandbox.sdk_page import INIT_SETTLED, SETUP, serve_exam_page
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    base, app, shutdown = serve_sandbox({"SANDBOX_JWT_SECRET": JWT_SECRET, "SANDBOX_METRICS_PERIOD": 0.5})
-    yield base, app
-    shutdown()
-
-
-@pytest.fixture(scope="module")
-def host(sandbox):
-    base, shutdown = serve_exam_page(sandbox[0])
-    yield base
-    shutdown()
+from tests.sandbox.helpers import make_token
+from tests.sandbox.sdk_page import INIT_SETTLED, SETUP
 
 
 def test_http_failure_rejects_with_a_bare_error(page, console_errors, sandbox, host):

@@ -6,26 +6,9 @@ browser to the user's referer. The sandbox's token-link page draws nothing of it
 (the same page works with the vendor's build), and says what to do when a start fails."""
 from __future__ import annotations
 
-import pytest
 import requests
 
-from tests.sandbox.helpers import CONSOLE, JWT_SECRET, make_token
-from tests.sandbox.live import serve_sandbox
-from tests.sandbox.sdk_page import serve_exam_page
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    base, app, shutdown = serve_sandbox({"SANDBOX_JWT_SECRET": JWT_SECRET, "SANDBOX_METRICS_PERIOD": 0.5})
-    yield base, app
-    shutdown()
-
-
-@pytest.fixture(scope="module")
-def host(sandbox):
-    base, shutdown = serve_exam_page(sandbox[0])
-    yield base
-    shutdown()
+from tests.sandbox.helpers import CONSOLE, make_token
 
 
 def _open_link(page, base: str, token: str, rules: bool = True) -> None:

@@ -8,26 +8,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import requests
 
-from tests.sandbox.helpers import CONSOLE, JWT_SECRET, make_token
-from tests.sandbox.live import serve_sandbox
-from tests.sandbox.sdk_page import INIT_SETTLED, SETUP, serve_exam_page
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    base, app, shutdown = serve_sandbox({"SANDBOX_JWT_SECRET": JWT_SECRET, "SANDBOX_METRICS_PERIOD": 0.5})
-    yield base, app
-    shutdown()
-
-
-@pytest.fixture(scope="module")
-def host(sandbox):
-    base, shutdown = serve_exam_page(sandbox[0])
-    yield base
-    shutdown()
+from tests.sandbox.helpers import CONSOLE, make_token
+from tests.sandbox.sdk_page import INIT_SETTLED, SETUP
 
 
 def _open(page, base: str, host: str, token: str, rules: bool = True, path: str = "/"):
