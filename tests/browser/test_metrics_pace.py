@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.proctoring.models import MetricSample
 from portal.config import DEFAULTS
 from portal.extensions import db
-from tests.browser.conftest import log_in
+from tests.support.browser import log_in
 
 
 def test_the_page_keeps_to_the_servers_pace(page, stack):
