@@ -112,11 +112,23 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    _limit_only_limited_views(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.anonymous_user = AnonymousUser
     sessions.register(app)  # the user loader (session version) and the lifetimes
+
+
+def _limit_only_limited_views(app: Flask) -> None:
+    """Flask-Limiter checks default and application-wide limits in a before_request hook
+    on every request; the portal sets neither (each limited view's decorator checks its
+    own limit, login only), so without them the hook only costs time on every request."""
+    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
 
 
 def register_request_parsing(app: Flask) -> None:

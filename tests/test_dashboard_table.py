@@ -295,6 +295,29 @@ def test_queries_do_not_grow_with_rows(client, page, exam):
     assert len(many) <= 8
 
 
+def test_unchanged_poll_reads_no_table(client, page, mixed):
+    """Nothing changed: the 204 comes from the change stamp alone, without the table's
+    queries (no join of attempts and results, no metrics timeline) or a render."""
+    html = page("/dashboard/rows")
+    url = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    with counted_queries() as seen:
+        assert client.get(url).status_code == 204
+    table_reads = [s for s in seen if "JOIN" in s or "GROUP BY" in s]
+    assert not table_reads, "\n".join(table_reads)
+    assert len(seen) <= 3, "\n".join(seen)
+
+
+def test_poll_sees_a_new_metrics_sample(client, page, exam, student):
+    """The live score comes from the latest metrics sample: a new one is a change."""
+    attempt = seed_attempt(exam, student, state="in_progress", minutes_ago=2)
+    html = page("/dashboard/rows")
+    url = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert client.get(url).status_code == 204
+    seed_samples(attempt, [(37, 50, False, None)])
+    changed = client.get(url)
+    assert changed.status_code == 200
+
+
 def test_a_running_session_shows_its_live_metrics(page, exam, student):
     """Before any result: the page's latest metrics score and how many events violated."""
     attempt = seed_attempt(exam, student, state="in_progress", minutes_ago=2)
