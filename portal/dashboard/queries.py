@@ -7,6 +7,7 @@ timeline, failed calls) come in one grouped query each for the page.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -214,6 +215,34 @@ def results_page(filters: TableFilters, ctx: flags.FlagContext | None = None) ->
         (page - 1) * filters.per_page)
     rows = _build_rows(db.session.execute(stmt).unique(), ctx)
     return ResultsPage(rows, total, int(flagged_total or 0), page, pages, filters.per_page)
+
+
+def table_stamp(filters: TableFilters, ctx: flags.FlagContext | None = None) -> str:
+    """A short digest that changes whenever the results table for `filters` may show
+    something else; equal digests mean an unchanged table, so the poll answers 204
+    without running the table's queries or rendering it.
+
+    One statement, whatever the number of rows (each part is an index lookup or a count):
+    the attempts' and results' count and latest `updated_at` (every change of either
+    row sets it), the latest metrics sample (the live score), the failed outbox jobs'
+    count and latest change, the exams (count, highest id), and the current minute of
+    `ctx.now` (the flags' ages and grace period are counted in minutes). The filters are
+    part of it, so another view of the table never shares a digest."""
+    ctx = ctx or flag_context()
+    failed = OutboxJob.state == "failed"
+    parts = db.session.execute(select(
+        select(func.count(Attempt.id)).scalar_subquery(),
+        select(func.max(Attempt.updated_at)).scalar_subquery(),
+        select(func.count(ProctoringResult.id)).scalar_subquery(),
+        select(func.max(ProctoringResult.updated_at)).scalar_subquery(),
+        select(func.max(MetricSample.id)).scalar_subquery(),
+        select(func.count(OutboxJob.id)).where(failed).scalar_subquery(),
+        select(func.max(OutboxJob.updated_at)).where(failed).scalar_subquery(),
+        select(func.count(Exam.id)).scalar_subquery(),
+        select(func.max(Exam.id)).scalar_subquery())).one()
+    text = repr((sorted(filters.to_args().items()), tuple(parts),
+                 ctx.now.replace(second=0, microsecond=0).isoformat()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def results_for_export(filters: TableFilters,
