@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User
-from portal.db_types import utcnow
+from portal.db_types import UTCDateTime, utcnow
 from portal.exams import grading
 from portal.exams.models import (CLOSED_STATES, CREATED, EXPIRED, IN_PROGRESS, OPEN_STATES,
                                  SUBMITTED, TERMINATED, Answer, Attempt, Exam, Question)
@@ -260,17 +260,42 @@ def page_reported_stop(attempt: Attempt, now: datetime | None = None) -> bool:
 def record_vendor_news(attempt: Attempt, status: str | None, now: datetime | None = None) -> None:
     """A delivery from the attempt's own proctoring server arrived (webhook, review):
     the first one's time is kept, and a status that shows the session ran confirms its
-    start. In the caller's transaction."""
-    now = now or utcnow()
-    if attempt.vendor_first_delivery_at is None:
-        attempt.vendor_first_delivery_at = now
-    if attempt.vendor_started_at is None and status in SESSION_RAN_STATUSES:
-        attempt.vendor_started_at = now
+    start. In the caller's transaction; `attempt`'s evidence columns reload on next use."""
     db.session.flush()
+    if note_vendor_news(attempt.id, status, now):
+        db.session.expire(attempt, ["vendor_first_delivery_at", "vendor_started_at",
+                                    "updated_at"])
+
+
+def note_vendor_news(attempt_id: int, status: str | None, now: datetime | None = None) -> bool:
+    """`record_vendor_news` by the attempt's id, for callers that hold no Attempt object:
+    one conditional UPDATE that writes only a time still missing. True if it wrote."""
+    ran = status in SESSION_RAN_STATUSES
+    now = now or utcnow()
+    written = db.session.execute(_NEWS_RAN if ran else _NEWS, {"attempt_id": attempt_id,
+                                                               "now": now})
+    return written.rowcount == 1
 
 
 # Result statuses that mean the session ran (skipped: it never started).
 SESSION_RAN_STATUSES = ("started", "stopped", "accepted", "rejected")
+
+
+_attempts = Attempt.__table__
+_NOW = bindparam("now", type_=UTCDateTime())
+_NEWS = (update(_attempts)
+         .where(_attempts.c.id == bindparam("attempt_id"),
+                _attempts.c.vendor_first_delivery_at.is_(None))
+         .values(vendor_first_delivery_at=_NOW, updated_at=_NOW))
+_NEWS_RAN = (update(_attempts)
+             .where(_attempts.c.id == bindparam("attempt_id"),
+                    or_(_attempts.c.vendor_first_delivery_at.is_(None),
+                        _attempts.c.vendor_started_at.is_(None)))
+             .values(vendor_first_delivery_at=func.coalesce(
+                         _attempts.c.vendor_first_delivery_at, _NOW),
+                     vendor_started_at=func.coalesce(_attempts.c.vendor_started_at,
+                                                     _NOW),
+                     updated_at=_NOW))
 
 
 # ---- questions and answers -----------------------------------------------------------

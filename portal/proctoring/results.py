@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.util import identity_key
 
 from portal.db_types import utcnow
 from portal.exams import services as exams
-from portal.exams.models import Attempt
+from portal.exams.models import OPEN_STATES, Attempt
 from portal.extensions import db
 from portal.proctoring.models import FINAL_STATUSES, ProctoringResult, WebhookDelivery
 
@@ -122,8 +123,8 @@ def decide(stored: ResultUpdate | None, update: ResultUpdate) -> str:
 def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str | None = None,
                      *, identifier: str | None = None) -> str:
     """Append the delivery to the log and apply `update` to its result by the ordering
-    rule, in the caller's transaction (flushes, never commits). A final status closes
-    the attempt if it is still open.
+    rule, in the caller's transaction (never commits). A final status closes the attempt
+    if it is still open.
 
     `update=None` records an invalid delivery, with `problem` saying why (and the
     `identifier` it named, if any, so the log can be searched by it).
@@ -133,34 +134,52 @@ def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str
     vendor than `raw.vendor`; nothing changes, the delivery is logged).
     Raises ValueError for an update with an unknown status; SQLAlchemyError on storage
     failure (the caller rolls back).
+
+    SQL Core statements built once (a delivery is the portal's hottest write): a read of
+    the attempt, the result's insert-or-nothing and locked read, an UPDATE of the result
+    only when something changes, the log row; the ORM only to close an attempt.
     """
     if update is None:
         _log(raw, identifier, None, INVALID, problem or "invalid delivery")
-        db.session.flush()
         return INVALID
     if update.status is not None and update.status not in RANKS:
         raise ValueError(f"unknown result status {update.status!r}")
-    attempt_vendor = db.session.scalar(
-        select(Attempt.vendor).where(Attempt.identifier == update.identifier))
-    if attempt_vendor not in (None, raw.vendor):
-        return _refuse(raw, update, f"The attempt is proctored by {attempt_vendor}.")
+    # Read before the first write: on SQLite this runs outside the write transaction.
+    attempt = db.session.execute(_ATTEMPT_BY_IDENTIFIER, {"identifier": update.identifier}).first()
+    if attempt is not None and attempt.vendor != raw.vendor:
+        return _refuse(raw, update, f"The attempt is proctored by {attempt.vendor}.")
     result, created = _locked_result(update.identifier, raw.vendor)
     if result.vendor != raw.vendor:
         return _refuse(raw, update, f"The stored result is {result.vendor}'s.")
     decision = APPLIED if created else decide(_stored_update(result), update)
-    if decision == APPLIED:
-        _apply(result, update)
-    attempt = _attempt_of(result)
-    if attempt is not None:
-        _note_vendor_news(attempt, result)
+    # The attempt as it is now that the result is locked (it may have appeared, or
+    # been linked, since the first read).
+    if result.attempt_id is not None and (attempt is None or attempt.id != result.attempt_id):
+        attempt = db.session.execute(_ATTEMPT_BY_ID, {"attempt_id": result.attempt_id}).first()
+    elif result.attempt_id is None and attempt is None:
+        attempt = db.session.execute(_ATTEMPT_BY_IDENTIFIER,
+                                     {"identifier": update.identifier}).first()
+    changes: dict[str, Any] = _applied_values(update) if decision == APPLIED else {}
+    if attempt is not None and result.attempt_id is None:
+        changes["attempt_id"] = attempt.id  # the attempt appeared since: link it now
+    if changes:
+        changes["updated_at"] = utcnow()
+        db.session.execute(_UPDATE_RESULT, {"result_id": result.id, **changes})
+        _expire_cached(ProctoringResult, result.id)
+    status = changes.get("status", result.status) if decision == APPLIED else result.status
+    proctor = changes.get("proctor", result.proctor) if decision == APPLIED else result.proctor
     detail = _DECISION_DETAIL[decision]
     if attempt is None:
         detail = f"No attempt has this identifier (yet); result kept. {detail}"
-    elif _close_if_final(attempt, result):
-        detail += f" Closed attempt {attempt.id}."
+    else:
+        if raw.vendor == attempt.vendor:  # only its own vendor's news is evidence
+            exams.note_vendor_news(attempt.id, status)
+        if status in FINAL_STATUSES and attempt.state in OPEN_STATES:
+            closing = db.session.get(Attempt, attempt.id)
+            if exams.terminate(closing, close_reason(status, proctor)):
+                detail += f" Closed attempt {attempt.id}."
     outcome = UNMATCHED if attempt is None else decision
     _log(raw, update.identifier, update.status, outcome, detail)
-    db.session.flush()
     return outcome
 
 
@@ -193,31 +212,41 @@ _DECISION_DETAIL = {
 def _refuse(raw: RawDelivery, update: ResultUpdate, why: str) -> str:
     """Log a delivery for another vendor's session (REFUSED); it changes nothing."""
     _log(raw, update.identifier, update.status, REFUSED, f"{why} {OTHER_VENDOR}")
-    db.session.flush()
     return REFUSED
 
 
-def _locked_result(identifier: str, vendor: str) -> tuple[ProctoringResult, bool]:
+_results = ProctoringResult.__table__
+_attempts = Attempt.__table__
+_ATTEMPT_COLUMNS = (_attempts.c.id, _attempts.c.vendor, _attempts.c.state)
+_ATTEMPT_BY_IDENTIFIER = select(*_ATTEMPT_COLUMNS).where(
+    _attempts.c.identifier == bindparam("identifier"))
+_ATTEMPT_BY_ID = select(*_ATTEMPT_COLUMNS).where(_attempts.c.id == bindparam("attempt_id"))
+_RESULT_LOCKED = select(_results).where(
+    _results.c.identifier == bindparam("identifier")).with_for_update()
+_CREATE_RESULT = {name: make(_results).on_conflict_do_nothing(index_elements=["identifier"])
+                  for name, make in _INSERTS.items()}
+# The SET clause is the parameters given (besides result_id): only what changes.
+_UPDATE_RESULT = update(_results).where(_results.c.id == bindparam("result_id"))
+_INSERT_LOG = insert(WebhookDelivery.__table__)
+
+
+def _locked_result(identifier: str, vendor: str) -> tuple[Row, bool]:
     """The result row for `identifier`, created if missing, and locked until the end of
     the transaction (row lock on PostgreSQL; SQLite holds its one write lock since the
     INSERT). Returns (row, created): the unique constraint decides which of two
     concurrent first deliveries creates it, never a read-then-write."""
     dialect = db.session.get_bind().dialect.name
-    if dialect not in _INSERTS:
+    if dialect not in _CREATE_RESULT:
         raise RuntimeError(f"no race-free upsert for the {dialect} database")
     now = utcnow()
-    inserted = db.session.execute(
-        _INSERTS[dialect](ProctoringResult)
-        .values(identifier=identifier, vendor=vendor, rank=0, averages={}, details={},
-                created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["identifier"]))
-    result = db.session.scalars(
-        select(ProctoringResult).where(ProctoringResult.identifier == identifier)
-        .with_for_update().execution_options(populate_existing=True)).one()
+    inserted = db.session.execute(_CREATE_RESULT[dialect], {
+        "identifier": identifier, "vendor": vendor, "rank": 0, "averages": {}, "details": {},
+        "created_at": now, "updated_at": now})
+    result = db.session.execute(_RESULT_LOCKED, {"identifier": identifier}).one()
     return result, inserted.rowcount == 1
 
 
-def _stored_update(result: ProctoringResult) -> ResultUpdate:
+def _stored_update(result: Row) -> ResultUpdate:
     return ResultUpdate(
         identifier=result.identifier, status=result.status, signed_at=result.signed_at,
         started_at=result.started_at, stopped_at=result.stopped_at, score=result.score,
@@ -226,25 +255,21 @@ def _stored_update(result: ProctoringResult) -> ResultUpdate:
         link=result.link, averages=result.averages or None, details=result.details or {})
 
 
-def _apply(result: ProctoringResult, update: ResultUpdate) -> None:
-    values = asdict(update)
-    del values["identifier"]
+def _applied_values(update: ResultUpdate) -> dict[str, Any]:
+    """Every stored field of an applied delivery (each one carries the whole state)."""
+    values = {name: getattr(update, name) for name in _CONTENT_FIELDS}
     values["averages"] = {k: float(v) for k, v in (update.averages or {}).items()}
-    for name, value in values.items():
-        setattr(result, name, value)
-    result.rank = update.rank
-    result.order_at = update.order_at
-    result.updated_at = utcnow()
+    values["rank"] = update.rank
+    values["order_at"] = update.order_at
+    return values
 
 
-def _attempt_of(result: ProctoringResult) -> Attempt | None:
-    """The result's attempt, linking it now if the attempt appeared since."""
-    if result.attempt_id is not None:
-        return db.session.get(Attempt, result.attempt_id)
-    attempt = db.session.scalar(select(Attempt).where(Attempt.identifier == result.identifier))
-    if attempt is not None:
-        result.attempt_id = attempt.id
-    return attempt
+def _expire_cached(model: type, key: int) -> None:
+    """A row changed by a Core statement: an object of it the session already holds
+    reloads on its next use instead of showing the old values."""
+    cached = db.session.identity_map.get(identity_key(model, key))
+    if cached is not None:
+        db.session.expire(cached)
 
 
 def _note_vendor_news(attempt: Attempt, result: ProctoringResult) -> None:
@@ -276,10 +301,10 @@ def close_reason(status: str, proctor: str | None) -> str:
 
 def _log(raw: RawDelivery, identifier: str | None, status: str | None, outcome: str,
          detail: str) -> None:
-    db.session.add(WebhookDelivery(
-        received_at=utcnow(), vendor=raw.vendor,
+    db.session.execute(_INSERT_LOG, {
+        "received_at": utcnow(), "vendor": raw.vendor,
         # from an invalid body it may hold NUL, which PostgreSQL text cannot store
-        identifier=identifier.replace("\x00", "\ufffd")[:128] if identifier else None,
-        status=status if status in RANKS else None,
-        content_type=raw.content_type[:200] if raw.content_type else None,
-        headers=raw.headers, body=raw.body, outcome=outcome, detail=detail))
+        "identifier": identifier.replace("\x00", "\ufffd")[:128] if identifier else None,
+        "status": status if status in RANKS else None,
+        "content_type": raw.content_type[:200] if raw.content_type else None,
+        "headers": raw.headers, "body": raw.body, "outcome": outcome, "detail": detail})
