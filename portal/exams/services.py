@@ -7,12 +7,16 @@ Functions here add to the session and flush; the caller (a view or CLI) commits 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime, utcnow
@@ -307,10 +311,22 @@ def questions_for(attempt: Attempt) -> list[dict[str, Any]]:
              "points": q.points, "answer": saved.get(q.id)} for q in attempt.exam.questions]
 
 
+@dataclass(frozen=True)
+class SavedAnswer:
+    """What a save stored: the validated value and when."""
+
+    question_id: int
+    value: Any
+    updated_at: datetime
+
+
 def save_answer(attempt: Attempt, question_id: int, value: Any,
-                now: datetime | None = None) -> Answer:
+                now: datetime | None = None) -> SavedAnswer:
     """Store one answer. Raises NotFound (not this exam's question), InvalidAnswer, or
-    AttemptConflict (not running, or closed while this save was under way)."""
+    AttemptConflict (not running, or closed while this save was under way).
+
+    Two statements once the question is known: the answer's upsert (the unique
+    constraint decides between two concurrent first saves) and the attempt's touch."""
     now = now or utcnow()
     require_running(attempt, now)
     question = db.session.get(Question, question_id)
@@ -320,23 +336,39 @@ def save_answer(attempt: Attempt, question_id: int, value: Any,
         value = grading.validate_answer(question, value)
     except ValueError as error:
         raise InvalidAnswer(str(error)) from None
-    answer = db.session.scalar(select(Answer).where(
-        Answer.attempt_id == attempt.id, Answer.question_id == question.id))
-    if answer is None:
-        try:
-            with db.session.begin_nested():
-                answer = Answer(attempt_id=attempt.id, question_id=question.id, value=value)
-                db.session.add(answer)
-        except IntegrityError:  # a concurrent save of the same question won the insert
-            answer = db.session.scalar(select(Answer).where(
-                Answer.attempt_id == attempt.id, Answer.question_id == question.id))
-    answer.value = value
-    answer.updated_at = now
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _UPSERT_ANSWER:
+        raise RuntimeError(f"no race-free upsert for the {dialect} database")
+    answer_id = db.session.execute(_UPSERT_ANSWER[dialect], {
+        "attempt_id": attempt.id, "question_id": question.id, "value": value,
+        "updated_at": now}).scalar_one()
+    cached = db.session.identity_map.get(identity_key(Answer, answer_id))
+    if cached is not None:
+        db.session.expire(cached)
     # Touch the attempt under its state condition: a submit or stop that committed
     # meanwhile makes this match no row, and the caller rolls the save back.
-    if not _transition(attempt, (IN_PROGRESS,), IN_PROGRESS):
+    touched = db.session.execute(_TOUCH_RUNNING, {"attempt_id": attempt.id, "now": now})
+    db.session.expire(attempt, ["state", "updated_at", "answers"])
+    if touched.rowcount != 1:
         raise AttemptConflict(closed_message(attempt))
-    return answer
+    return SavedAnswer(question.id, value, now)
+
+
+def _upsert_answer(make) -> Any:
+    stmt = make(Answer.__table__)
+    return stmt.on_conflict_do_update(
+        index_elements=["attempt_id", "question_id"],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+    ).returning(Answer.__table__.c.id)
+
+
+_UPSERT_ANSWER = {"postgresql": _upsert_answer(postgresql_insert),
+                  "sqlite": _upsert_answer(sqlite_insert)}
+_TOUCH_RUNNING = (update(Attempt.__table__)
+                  .where(Attempt.__table__.c.id == bindparam("attempt_id"),
+                         Attempt.__table__.c.state == IN_PROGRESS)
+                  .values(state=IN_PROGRESS,
+                          updated_at=bindparam("now", type_=UTCDateTime())))
 
 
 def grade(attempt: Attempt) -> tuple[float, float]:

@@ -82,7 +82,8 @@ def test_start_form_posts_into_the_vendor_frame_and_finish_brings_the_student_ba
         assert result.status == "stopped" and result.vendor == "constructor"
 
 
-def test_the_framed_page_at_top_level_shows_no_questions(page, constructor_stack):
+def test_the_framed_page_at_top_level_shows_no_questions(page, constructor_stack, console_errors):
+    console_errors.allow(r"status of 403 .*/attempts/\d+/framed")  # the refusal under test
     """Opened on its own (curl, a bookmark), the framed page says how to start properly:
     the server refuses (Sec-Fetch-Dest: document), and the page's own check
     (window.top === window.self) holds where the browser sends no such header."""
@@ -120,7 +121,8 @@ def start_in_the_vendor_frame(page, stack):
     return page.frame_locator("#test-frame")
 
 
-def test_the_framed_page_waits_for_the_vendors_confirmation(page, constructor_stack):
+def test_the_framed_page_waits_for_the_vendors_confirmation(page, constructor_stack, console_errors):
+    console_errors.allow(r"status of 409 .*/api/attempts/\d+/started")  # "not confirmed yet"
     """While the server answers "not confirmed yet" (409, retry), the page shows a wait
     state and asks again; the questions appear once the vendor confirms."""
     refusals = []
@@ -142,7 +144,8 @@ def test_the_framed_page_waits_for_the_vendors_confirmation(page, constructor_st
     assert current_attempt(constructor_stack).vendor_status == "started"
 
 
-def test_a_refused_start_says_what_to_do(page, constructor_stack):
+def test_a_refused_start_says_what_to_do(page, constructor_stack, console_errors):
+    console_errors.allow(r"status of 409 .*/api/attempts/\d+/started")  # the vendor's refusal
     message = ("The proctoring service does not know this session. Go back to the exam page "
                "and press Start exam to start it through the proctoring service.")
     page.route("**/api/attempts/*/started", lambda route: route.fulfill(
