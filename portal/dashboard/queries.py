@@ -222,18 +222,19 @@ def table_stamp(filters: TableFilters, ctx: flags.FlagContext | None = None) -> 
     something else; equal digests mean an unchanged table, so the poll answers 204
     without running the table's queries or rendering it.
 
-    One statement, whatever the number of rows (each part is an index lookup or a count):
-    the attempts' and results' count and latest `updated_at` (every change of either
-    row sets it), the latest metrics sample (the live score), the failed outbox jobs'
-    count and latest change, the exams (count, highest id), and the current minute of
-    `ctx.now` (the flags' ages and grace period are counted in minutes). The filters are
-    part of it, so another view of the table never shares a digest."""
+    One statement of index lookups, whatever the number of rows: the attempts' and
+    results' highest id and latest `updated_at` (an insert or any change of either row
+    sets it), the latest metrics sample (the live score), the failed outbox jobs' count
+    and latest change, the exams (count, highest id), and the current minute of
+    `ctx.now` (the flags' ages and grace period are counted in minutes; a deletion,
+    which no stamp column records, shows within that minute too). The filters are part
+    of it, so another view of the table never shares a digest."""
     ctx = ctx or flag_context()
     failed = OutboxJob.state == "failed"
     parts = db.session.execute(select(
-        select(func.count(Attempt.id)).scalar_subquery(),
+        select(func.max(Attempt.id)).scalar_subquery(),
         select(func.max(Attempt.updated_at)).scalar_subquery(),
-        select(func.count(ProctoringResult.id)).scalar_subquery(),
+        select(func.max(ProctoringResult.id)).scalar_subquery(),
         select(func.max(ProctoringResult.updated_at)).scalar_subquery(),
         select(func.max(MetricSample.id)).scalar_subquery(),
         select(func.count(OutboxJob.id)).where(failed).scalar_subquery(),

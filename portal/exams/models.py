@@ -6,7 +6,7 @@ import string
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
@@ -106,6 +106,8 @@ class Attempt(db.Model):
         CheckConstraint(
             "state IN ('created', 'in_progress', 'submitted', 'terminated', 'expired')",
             name="ck_attempts_state"),
+        # The overdue check of every dashboard request (services.expire_overdue).
+        Index("ix_attempts_state_deadline", "state", "deadline_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
