@@ -189,8 +189,18 @@ def lock_running(attempt: Attempt, now: datetime | None = None) -> None:
     on PostgreSQL, the database's write lock on SQLite). Raises AttemptConflict unless it
     is in progress and within its time (also when it closed meanwhile)."""
     require_running(attempt, now)
-    if not _transition(attempt, (IN_PROGRESS,), IN_PROGRESS):
+    if not _touch_running(attempt, now):
         raise AttemptConflict(closed_message(attempt))
+
+
+def _touch_running(attempt: Attempt, now: datetime | None = None) -> bool:
+    """The conditional UPDATE of a running attempt (its `updated_at` only): True if it
+    is still in progress. A statement built once; the attempt's state reloads on next
+    use (no refresh unless someone reads it)."""
+    touched = db.session.execute(_TOUCH_RUNNING, {"attempt_id": attempt.id,
+                                                  "now": now or utcnow()})
+    db.session.expire(attempt, ["state", "updated_at"])
+    return touched.rowcount == 1
 
 
 def closed_message(attempt: Attempt) -> str:
@@ -347,9 +357,8 @@ def save_answer(attempt: Attempt, question_id: int, value: Any,
         db.session.expire(cached)
     # Touch the attempt under its state condition: a submit or stop that committed
     # meanwhile makes this match no row, and the caller rolls the save back.
-    touched = db.session.execute(_TOUCH_RUNNING, {"attempt_id": attempt.id, "now": now})
-    db.session.expire(attempt, ["state", "updated_at", "answers"])
-    if touched.rowcount != 1:
+    db.session.expire(attempt, ["answers"])
+    if not _touch_running(attempt, now):
         raise AttemptConflict(closed_message(attempt))
     return SavedAnswer(question.id, value, now)
 
