@@ -274,3 +274,28 @@ def test_the_framed_page_refuses_a_top_level_load(logged_in, auth, exam):
     logged_in.post(f"/api/attempts/{attempt_id}/started", headers=headers)
     logged_in.post(f"/api/attempts/{attempt_id}/submit", headers=headers)
     assert logged_in.get(url, headers={"Sec-Fetch-Dest": "document"}).status_code == 200
+
+
+def test_a_save_is_three_statements(app, student, exam):
+    """The answer save on the hot path: the question, the answer's upsert, the
+    attempt's conditional touch; a second save of the same question the same three."""
+    from sqlalchemy import event
+
+    attempt = services.start_or_resume(student, exam)
+    services.report_started(attempt)
+    db.session.commit()
+    question = exam.questions[0].id
+    for value in (1, 0):
+        attempt = db.session.get(Attempt, attempt.id)
+        services.require_running(attempt)  # the view's own checks, loaded before
+        seen: list[str] = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            saved = services.save_answer(attempt, question, value)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        db.session.commit()
+        assert len(seen) <= 3, "\n".join(seen)
+        assert saved.value == value
+    assert db.session.scalar(select(Answer.value).where(Answer.attempt_id == attempt.id)) == 0

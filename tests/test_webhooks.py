@@ -520,3 +520,23 @@ def test_one_log_line_per_delivery_and_never_the_key(client, webhook_log):
 def test_close_reasons_name_the_proctor(status, proctor, reason):
     from portal.proctoring.results import close_reason
     assert close_reason(status, proctor) == reason
+
+
+def test_a_repeated_delivery_is_four_statements(client, student, exam):
+    """The webhook's hot path in SQL that does exactly the work: a delivery that changes
+    nothing reads the attempt, inserts-or-nothing and reads the locked result, and
+    appends the log row (then the commit)."""
+    from sqlalchemy import event
+
+    open_attempt(student, exam, "session-count", started=True)
+    body = delivery("session-count", status="started", signed=None)
+    assert post(client, body).status_code == 200
+    seen: list[str] = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        answer = post(client, body)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert answer.json["outcome"] == "repeat"
+    assert len(seen) <= 4, "\n".join(seen)

@@ -172,8 +172,8 @@ def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str
     if attempt is None:
         detail = f"No attempt has this identifier (yet); result kept. {detail}"
     else:
-        if raw.vendor == attempt.vendor:  # only its own vendor's news is evidence
-            exams.note_vendor_news(attempt.id, status)
+        if raw.vendor == attempt.vendor and _news_missing(attempt, status):
+            exams.note_vendor_news(attempt.id, status)  # only its own vendor's is evidence
         if status in FINAL_STATUSES and attempt.state in OPEN_STATES:
             closing = db.session.get(Attempt, attempt.id)
             if exams.terminate(closing, close_reason(status, proctor)):
@@ -217,7 +217,8 @@ def _refuse(raw: RawDelivery, update: ResultUpdate, why: str) -> str:
 
 _results = ProctoringResult.__table__
 _attempts = Attempt.__table__
-_ATTEMPT_COLUMNS = (_attempts.c.id, _attempts.c.vendor, _attempts.c.state)
+_ATTEMPT_COLUMNS = (_attempts.c.id, _attempts.c.vendor, _attempts.c.state,
+                    _attempts.c.vendor_first_delivery_at, _attempts.c.vendor_started_at)
 _ATTEMPT_BY_IDENTIFIER = select(*_ATTEMPT_COLUMNS).where(
     _attempts.c.identifier == bindparam("identifier"))
 _ATTEMPT_BY_ID = select(*_ATTEMPT_COLUMNS).where(_attempts.c.id == bindparam("attempt_id"))
@@ -262,6 +263,13 @@ def _applied_values(update: ResultUpdate) -> dict[str, Any]:
     values["rank"] = update.rank
     values["order_at"] = update.order_at
     return values
+
+
+def _news_missing(attempt: Row, status: str | None) -> bool:
+    """Would this delivery add evidence to the attempt (as read)? The UPDATE itself is
+    conditional; this only spares the statement when both times are known already."""
+    return attempt.vendor_first_delivery_at is None or (
+        attempt.vendor_started_at is None and status in exams.SESSION_RAN_STATUSES)
 
 
 def _expire_cached(model: type, key: int) -> None:
