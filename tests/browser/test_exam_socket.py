@@ -42,3 +42,33 @@ def test_console_end_locks_the_page_over_the_socket_within_two_seconds(page, sta
     page.wait_for_url(re.compile(rf"/attempts/{attempt.id}$"))
     expect(page.get_by_role("alertdialog", name="Proctoring session ended")).to_be_visible()
     assert current_attempt(stack).state == "terminated"
+
+
+def test_the_page_shows_when_the_proctoring_connection_drops(page, stack, console_errors):
+    # While the socket is down the SDK keeps emitting metrics with n1 (no network) at 100.
+    console_errors.allow(r"WebSocket connection to 'ws://.*/socket\.io/")
+    down = {"now": False}
+    live: list = []
+
+    def route(ws):
+        if down["now"]:
+            ws.close()
+            return
+        ws.connect_to_server()
+        live.append(ws)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
+    open_exam(page, stack)
+    pass_prechecks(page)
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
+    notice = page.get_by_role("alert").filter(has_text="connection to the proctoring service was lost")
+    expect(notice).to_be_hidden()
+
+    down["now"] = True
+    for ws in live:
+        ws.close()
+    expect(notice).to_be_visible(timeout=5000)
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()  # the test goes on
+
+    down["now"] = False  # the SDK reconnects by itself
+    expect(notice).to_be_hidden(timeout=15000)
