@@ -72,3 +72,25 @@ def test_the_page_shows_when_the_proctoring_connection_drops(page, stack, consol
 
     down["now"] = False  # the SDK reconnects by itself
     expect(notice).to_be_hidden(timeout=15000)
+
+
+def test_the_test_is_shown_when_start_resolves_without_a_start_event(page, stack):
+    # The page depends on start() resolving, never on the `start` event (contract §1.6).
+    dropped: list[str] = []
+
+    def route(ws):
+        server = ws.connect_to_server()
+
+        def to_page(message):
+            if isinstance(message, str) and '"room:start"' in message:
+                dropped.append(message)
+                return
+            ws.send(message)
+
+        server.on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
+    open_exam(page, stack)
+    pass_prechecks(page)
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
+    assert dropped, "the sandbox sent no room:start to drop"
