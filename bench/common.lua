@@ -65,3 +65,13 @@ function header_table(extra)
   for k, v in pairs(extra or {}) do headers[k] = v end
   return headers
 end
+
+-- An answer for `question` (its kind and option count), varied by `variant`, as JSON.
+function answer_value(question, variant)
+  if question.kind == "single" then
+    return tostring(variant % question.options)
+  elseif question.kind == "multiple" then
+    return string.format("[%d, %d]", variant % question.options, (variant + 1) % question.options)
+  end
+  return string.format('"answer %d from wrk"', variant)
+end

@@ -12,15 +12,6 @@ local KINDS = {"metrics", "save", "metrics", "questions", "metrics", "save", "me
 local SAMPLE = '{"metrics": {"b1": %d, "c1": %d, "n1": 0}, "peak": "b1", "score": %d, ' ..
                '"threshold": 50, "violated": %s}'
 
-local function save_value(question, variant)
-  if question.kind == "single" then
-    return tostring(variant % question.options)
-  elseif question.kind == "multiple" then
-    return string.format("[%d, %d]", variant % question.options, (variant + 1) % question.options)
-  end
-  return string.format('"answer %d from wrk"', variant)
-end
-
 function build(data, tid)
   -- Nothing pre-built: requests are formatted as they are sent (4,000 attempts x 4 kinds).
   count, counters = 0, {metrics = 0, save = 0, questions = 0, token = 0}
@@ -52,7 +43,7 @@ function request()
     local questions = data.exams[attempt.exam]
     local question = questions[n % #questions + 1]
     return wrk.format("PUT", prefix .. "/answers/" .. question.id, headers,
-                      '{"value": ' .. save_value(question, n + tid) .. '}')
+                      '{"value": ' .. answer_value(question, n + tid) .. '}')
   elseif kind == "questions" then
     return wrk.format("GET", prefix .. "/questions", headers)
   end

@@ -3,15 +3,6 @@
 -- attempts (consecutive requests hit different students), their questions and values.
 dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 
-local function value(question, variant)
-  if question.kind == "single" then
-    return tostring(variant % question.options)
-  elseif question.kind == "multiple" then
-    return string.format("[%d, %d]", variant % question.options, (variant + 1) % question.options)
-  end
-  return string.format('"answer %d from wrk"', variant)
-end
-
 function build(data, tid)
   local list = {}
   for n, attempt in ipairs(data.attempts) do
@@ -22,7 +13,7 @@ function build(data, tid)
     local headers = header_table({Cookie = student.cookie, ["X-CSRFToken"] = student.csrf,
                                   ["Content-Type"] = "application/json"})
     table.insert(list, wrk.format("PUT", path, headers,
-                                  '{"value": ' .. value(question, n + tid) .. '}'))
+                                  '{"value": ' .. answer_value(question, n + tid) .. '}'))
   end
   return list
 end

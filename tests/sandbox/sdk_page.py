@@ -13,11 +13,11 @@ expression, because an expression is compiled with eval, which the policy forbid
 """
 from __future__ import annotations
 
-import threading
 from typing import Callable
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.live import serve
 
 # Creates window.sv and records every SDK event in window.events; init() settles into
 # window.initResult: {token} or {error: {name, message, status}}.
@@ -95,14 +95,4 @@ def serve_exam_page(sandbox_url: str) -> tuple[str, Callable[[], None]]:
         response.headers["Content-Security-Policy"] = policy
         return response
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="sdk-exam-page", daemon=True)
-    thread.start()
-
-    def shutdown() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-    return f"http://127.0.0.1:{server.server_port}", shutdown
+    return serve(app, "sdk-exam-page")
