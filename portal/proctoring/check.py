@@ -80,8 +80,8 @@ def check_secrets(config, http) -> Check:
 
 def check_webhook(config, http) -> Check:
     if not config.get("PUBLIC_URL"):
-        return Check("Webhook URL", "FAIL", "PUBLIC_URL is not set, so tokens carry an `api` URL "
-                     "taken from each request. Set PUBLIC_URL to the portal's public address.")
+        return Check("Webhook URL", "FAIL", "PUBLIC_URL is not set, so the tokens cannot name "
+                     "where results go (`api`). Set PUBLIC_URL to the portal's public address.")
     url = config["PUBLIC_URL"] + "/api/proctoring/webhook"
     try:
         response = http.post(url, json={"identifier": "portalcheck"}, timeout=TIMEOUT)
