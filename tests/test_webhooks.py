@@ -354,6 +354,15 @@ def test_invalid_form_fields_are_400(client, data, field):
 
 # ---- idempotency and order -----------------------------------------------------------
 
+def test_a_first_delivery_with_nothing_but_its_identifier_is_applied(client, student, exam):
+    # It creates the result: "applied", never a "repeat" of the row it just made (on
+    # PostgreSQL the INSERT's rowcount cannot tell; RETURNING does).
+    open_attempt(student, exam, "session1")
+    assert post(client, {"identifier": "session1"}).json["outcome"] == "applied"
+    assert post(client, {"identifier": "session1"}).json["outcome"] == "repeat"
+    assert [row.outcome for row in log_rows()] == ["applied", "repeat"]
+
+
 def test_an_exact_repeat_changes_nothing_and_answers_200(client, student, exam):
     attempt = open_attempt(student, exam, "session1")
     outcomes = [post(client, delivery()).json["outcome"] for _ in range(3)]

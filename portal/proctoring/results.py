@@ -224,8 +224,10 @@ _ATTEMPT_BY_IDENTIFIER = select(*_ATTEMPT_COLUMNS).where(
 _ATTEMPT_BY_ID = select(*_ATTEMPT_COLUMNS).where(_attempts.c.id == bindparam("attempt_id"))
 _RESULT_LOCKED = select(_results).where(
     _results.c.identifier == bindparam("identifier")).with_for_update()
+# RETURNING tells whether this statement created the row: the rowcount of an INSERT ... ON
+# CONFLICT DO NOTHING is -1 on PostgreSQL (psycopg 3), whatever happened.
 _CREATE_RESULT = {name: make(_results).on_conflict_do_nothing(index_elements=["identifier"])
-                  for name, make in _INSERTS.items()}
+                  .returning(_results.c.id) for name, make in _INSERTS.items()}
 # The SET clause is the parameters given (besides result_id): only what changes.
 _UPDATE_RESULT = update(_results).where(_results.c.id == bindparam("result_id"))
 _INSERT_LOG = insert(WebhookDelivery.__table__)
@@ -243,8 +245,9 @@ def _locked_result(identifier: str, vendor: str) -> tuple[Row, bool]:
     inserted = db.session.execute(_CREATE_RESULT[dialect], {
         "identifier": identifier, "vendor": vendor, "rank": 0, "averages": {}, "details": {},
         "created_at": now, "updated_at": now})
+    created = inserted.first() is not None
     result = db.session.execute(_RESULT_LOCKED, {"identifier": identifier}).one()
-    return result, inserted.rowcount == 1
+    return result, created
 
 
 def _stored_update(result: Row) -> ResultUpdate:
