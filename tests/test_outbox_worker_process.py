@@ -111,6 +111,9 @@ def test_two_worker_processes_send_each_job_once(live_app, sandbox):
     """Two `flask outbox work` processes racing on one queue (SQLite, and PostgreSQL
     with SKIP LOCKED in the PostgreSQL leg): every session gets exactly one finish call."""
     attempts = [closed_attempt(sandbox) for _ in range(16)]
+    # Each call takes 0.25 s at the vendor, so one worker alone needs 4 s for the queue:
+    # the other has started by then, and the two really race (not a race to start first).
+    sandbox.faults("delay:0.25:16")
     processes = [worker_process(live_app, 10, "--name", f"racer-{n}") for n in range(2)]
     try:
         deadline = time.monotonic() + 30
@@ -127,7 +130,7 @@ def test_two_worker_processes_send_each_job_once(live_app, sandbox):
     per_session: dict[str, list[str]] = {}
     for call in sandbox.calls():
         per_session.setdefault(call["sessionId"], []).append(call["outcome"])
-    assert per_session == {a.identifier: ["finished"] for a in attempts}
+    assert per_session == {a.identifier: ["delayed 0.25s, finished"] for a in attempts}
     assert {job_of(a).tries for a in attempts} == {1}
     # Both took part (each logs the jobs it completed).
     assert all("-> done: finished" in log for log in logs), logs
