@@ -90,6 +90,18 @@ def test_import_json_and_reimport_replaces(runner, tmp_path):
     (GOOD_YAML + "threshold: -1\n", "line 1: 'threshold' must be a whole number 0-100"),
     (GOOD_YAML + "threshold: 50.5\n", "line 1: 'threshold' must be a whole number 0-100"),
     (GOOD_YAML + "threshold: yes\n", "line 1: 'threshold' must be a whole number 0-100"),
+    (GOOD_YAML + "proctors: proctor1\n", "line 1: 'proctors' must be a list of strings"),
+    (GOOD_YAML + "tags: [1, 2]\n", "line 1: 'tags' must be a list of strings"),
+    (GOOD_YAML + "inactivity_timeout_minutes: 0\n",
+     "line 1: 'inactivity_timeout_minutes' must be a whole number of minutes > 0"),
+    (GOOD_YAML + "vendor: proctorio\n", "line 1: 'vendor' must be one of supervisor, constructor"),
+    (GOOD_YAML + "opens_at: 2031-01-01T00:00:00Z\n", "line 1: 'closes_at' must be after 'opens_at'"),
+    (GOOD_YAML.replace("title: Algebra\n", ""), "line 1: 'title' is required (str)"),
+    (GOOD_YAML.replace('    prompt: "Name a prime"\n', ""),
+     "line 10 (question 2): 'prompt' is required (str)"),
+    (GOOD_YAML.replace("    points: 2\n", "    points: -2\n"),
+     "line 10 (question 2): 'points' must be a number >= 0"),
+    ("title: T\ntime_limit_minutes: 5\nquestions: []\n", "'questions' must be a non-empty list"),
     (GOOD_YAML + "show_points: always\n",
      "line 1: 'show_points' must be one of after_submission, after_close, never "
      "(default after_close)"),
@@ -99,6 +111,16 @@ def test_import_errors_name_the_line_and_import_nothing(runner, tmp_path, text, 
     assert result.exit_code == 1
     assert "nothing imported" in result.output and message in result.output
     assert db.session.scalar(select(func.count(Exam.id))) == 0
+
+
+def test_every_problem_is_listed_at_once(runner, tmp_path):
+    text = (GOOD_YAML.replace("time_limit_minutes: 20", "time_limit_minutes: 0")
+            .replace("correct: 1", "correct: 7").replace('correct: ["2", "3"]', "correct: 3"))
+    result = runner.invoke(args=["exams", "import", write(tmp_path, "bad.yaml", text)])
+    assert result.exit_code == 1
+    assert "line 1: 'time_limit_minutes' must be positive" in result.output
+    assert "line 6 (question 1): 'correct' must be an option number 0-1" in result.output
+    assert "line 10 (question 2): 'correct' must be the accepted answer text" in result.output
 
 
 def test_json_syntax_error_has_its_line(runner, tmp_path):

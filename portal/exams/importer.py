@@ -1,4 +1,4 @@
-"""Exam import from JSON or YAML, validated with line-precise errors.
+"""Exam import from JSON or YAML, validated (exam_file.ExamFile) with line-precise errors.
 
 Format (YAML shown; JSON has the same shape):
 
@@ -16,6 +16,9 @@ Format (YAML shown; JSON has the same shape):
                                         # question: after_submission | after_close (once
                                         # closes_at has passed; never without closes_at,
                                         # the default) | never. The total is always shown.
+    inactivity_timeout_minutes: 5       # optional: the proctoring session's idle limit
+    proctors: [proctor1]                # optional: who may join as proctor (token `invites`)
+    tags: [spring]                      # optional
     questions:
       - kind: single | multiple | text
         prompt: ...
@@ -26,14 +29,14 @@ Format (YAML shown; JSON has the same shape):
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from sqlalchemy import select
 
-from portal.exams.models import (DEFAULT_SHOW_POINTS, DEFAULT_THRESHOLD, QUESTION_KINDS,
-                                 SHOW_POINTS, VENDORS, Attempt, Exam, Question)
+from portal.exams import exam_file
+from portal.exams.models import Attempt, Exam, Question
 from portal.extensions import db
 
 
@@ -73,99 +76,34 @@ def parse(text: str, filename: str) -> dict[str, Any]:
     return data
 
 
-def _date(value: Any, where: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise ImportError_(f"{where}: {value!r} is not an ISO-8601 date-time") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+def _line(data: dict[str, Any], location: tuple[Any, ...], filename: str) -> str:
+    """Where a problem is: the question's own line for anything inside a question."""
+    if len(location) >= 2 and location[0] == "questions" and isinstance(location[1], int):
+        raw = data["questions"][location[1]]
+        line = raw.get("__line__", "?") if isinstance(raw, dict) else "?"
+        return f"{filename}:line {line} (question {location[1] + 1})"
+    return f"{filename}:line {data.get('__line__', 1)}"
 
 
 def build_exam(data: dict[str, Any], filename: str) -> Exam:
-    """Validate and build (not add) an Exam with its questions."""
-    where = f"{filename}:line {data.get('__line__', 1)}"
-    errors: list[str] = []
+    """Validate (exam_file.ExamFile) and build, not add, an Exam with its questions.
 
-    def need(key: str, kind: type | tuple[type, ...], at: str, obj: dict) -> Any:
-        value = obj.get(key)
-        if value is None or not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-            errors.append(f"{at}: '{key}' is required ({getattr(kind, '__name__', 'value')})")
-        return value
-
-    title = need("title", str, where, data)
-    slug = data.get("slug") or (title or "").lower().replace(" ", "-").replace(":", "")[:64]
-    limit = need("time_limit_minutes", int, where, data)
-    if isinstance(limit, int) and limit <= 0:
-        errors.append(f"{where}: 'time_limit_minutes' must be positive")
-    vendor = data.get("vendor")
-    if vendor is not None and vendor not in VENDORS:
-        errors.append(f"{where}: 'vendor' must be one of {', '.join(VENDORS)}")
-    template = data.get("proctoring_template")
-    if template is not None and not str(template).isalnum():
-        errors.append(f"{where}: 'proctoring_template' must be A-Za-z0-9")
-    threshold = data.get("threshold", DEFAULT_THRESHOLD)
-    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 0 <= threshold <= 100:
-        errors.append(f"{where}: 'threshold' must be a whole number 0-100 (the proctoring "
-                      f"score under which an attempt is flagged; default {DEFAULT_THRESHOLD})")
-    show_points = data.get("show_points", DEFAULT_SHOW_POINTS)
-    if show_points not in SHOW_POINTS:
-        errors.append(f"{where}: 'show_points' must be one of {', '.join(SHOW_POINTS)} "
-                      f"(default {DEFAULT_SHOW_POINTS})")
-    opens, closes = _date(data.get("opens_at"), where), _date(data.get("closes_at"), where)
-    if opens and closes and closes <= opens:
-        errors.append(f"{where}: 'closes_at' must be after 'opens_at'")
-    raw_questions = data.get("questions")
-    if not isinstance(raw_questions, list) or not raw_questions:
-        errors.append(f"{where}: 'questions' must be a non-empty list")
-        raw_questions = []
-    questions = []
-    for position, raw in enumerate(raw_questions, start=1):
-        if not isinstance(raw, dict):
-            errors.append(f"{where}: question {position} must be an object")
-            continue
-        at = f"{filename}:line {raw.get('__line__', '?')} (question {position})"
-        kind = raw.get("kind")
-        if kind not in QUESTION_KINDS:
-            errors.append(f"{at}: 'kind' must be one of {', '.join(QUESTION_KINDS)}")
-            continue
-        prompt = need("prompt", str, at, raw)
-        options = raw.get("options") or []
-        correct = raw.get("correct")
-        points = raw.get("points", 1)
-        if not isinstance(points, (int, float)) or isinstance(points, bool) or points < 0:
-            errors.append(f"{at}: 'points' must be a number >= 0")
-        if kind in ("single", "multiple"):
-            if not isinstance(options, list) or len(options) < 2 or not all(isinstance(o, str) for o in options):
-                errors.append(f"{at}: 'options' must list at least two strings")
-                continue
-            indexes = [correct] if kind == "single" else correct
-            if not isinstance(indexes, list) or not indexes or not all(
-                    isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(options) for i in indexes):
-                errors.append(f"{at}: 'correct' must be {'an option number' if kind == 'single' else 'a list of option numbers'} 0-{len(options) - 1}")
-                continue
-            correct = sorted(set(indexes))
-        else:
-            correct = [correct] if isinstance(correct, str) else correct
-            if not isinstance(correct, list) or not correct or not all(isinstance(c, str) for c in correct):
-                errors.append(f"{at}: 'correct' must be the accepted answer text (or a list of them)")
-                continue
-            options = []
-        questions.append(Question(position=position, kind=kind, prompt=prompt, options=options,
-                                  correct=correct, points=float(points)))
-    if errors:
-        raise ImportError_("\n".join(errors))
-    return Exam(slug=slug, title=title, description=data.get("description") or "",
-                time_limit_minutes=limit, opens_at=opens, closes_at=closes,
-                proctoring_template=template, vendor=vendor, threshold=threshold,
-                show_points=show_points,
-                inactivity_timeout_minutes=data.get("inactivity_timeout_minutes"),
-                proctors=list(data.get("proctors") or []), tags=list(data.get("tags") or []),
-                questions=questions)
+    Raises ImportError_ listing every problem, each with its file and line."""
+    try:
+        checked = exam_file.ExamFile.model_validate(data)
+    except ValidationError as error:
+        raise ImportError_("\n".join(f"{_line(data, location, filename)}: {message}"
+                                      for location, message in exam_file.problems(error))) from None
+    questions = [Question(position=position, kind=q.kind, prompt=q.prompt, options=q.options,
+                          correct=q.correct, points=q.points)
+                 for position, q in enumerate(checked.questions, start=1)]
+    return Exam(slug=checked.slug, title=checked.title, description=checked.description or "",
+                time_limit_minutes=checked.time_limit_minutes, opens_at=checked.opens_at,
+                closes_at=checked.closes_at, proctoring_template=checked.proctoring_template,
+                vendor=checked.vendor, threshold=checked.threshold,
+                show_points=checked.show_points,
+                inactivity_timeout_minutes=checked.inactivity_timeout_minutes,
+                proctors=checked.proctors, tags=checked.tags, questions=questions)
 
 
 def import_exam(text: str, filename: str) -> tuple[Exam, bool]:
