@@ -1,4 +1,4 @@
-"""`flask proctor ...`: sign tokens, check the integration."""
+"""`flask proctor ...`: sign tokens, check the integration, reconcile with the vendor."""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,8 @@ from flask.cli import AppGroup
 from flask import current_app
 
 from portal.proctoring import tokens
+from portal.proctoring.outbox import reconcile
+from portal.proctoring.providers import constructor
 
 proctor_cli = AppGroup("proctor", help="Proctoring integration tools.")
 
@@ -46,4 +48,15 @@ def check():
         raise SystemExit(1)
 
 
-from portal.proctoring.outbox import cli as _outbox_cli  # noqa: E402,F401  (adds `proctor reconcile`)
+@proctor_cli.command("reconcile")
+def reconcile_command() -> None:
+    """Ask Constructor about closed attempts still without a result after
+    VERDICT_GRACE_MINUTES, and record the answers."""
+    try:
+        report = reconcile.run()
+    except constructor.NotConfigured as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Asked about {report.asked} session(s): {len(report.recorded)} recorded, "
+               f"{len(report.unknown)} unknown to the vendor, {len(report.errors)} without an answer.")
+    for identifier, error in report.errors.items():
+        click.echo(f"  {identifier}: {error}", err=True)

@@ -1,4 +1,4 @@
-"""`flask outbox ...` (the worker, the queue's state, re-queue) and `flask proctor reconcile`."""
+"""`flask outbox ...`: the worker, the queue's state, re-queue."""
 from __future__ import annotations
 
 import signal
@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 
 from portal.exams.models import Attempt
 from portal.extensions import db
-from portal.proctoring.cli import proctor_cli
-from portal.proctoring.outbox import jobs, reconcile
+from portal.proctoring.outbox import jobs
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.outbox.worker import Worker, check_settings
 from portal.proctoring.providers import constructor
@@ -76,17 +75,3 @@ def requeue(attempt_id: int) -> None:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Job {job.id} for attempt {attempt_id} is queued again.")
-
-
-@proctor_cli.command("reconcile")
-def reconcile_command() -> None:
-    """Ask Constructor about closed attempts still without a result after
-    VERDICT_GRACE_MINUTES, and record the answers."""
-    try:
-        report = reconcile.run()
-    except constructor.NotConfigured as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(f"Asked about {report.asked} session(s): {len(report.recorded)} recorded, "
-               f"{len(report.unknown)} unknown to the vendor, {len(report.errors)} without an answer.")
-    for identifier, error in report.errors.items():
-        click.echo(f"  {identifier}: {error}", err=True)
