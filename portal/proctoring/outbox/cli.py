@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring.outbox import jobs
-from portal.proctoring.outbox.models import OutboxJob
+from portal.proctoring.outbox.models import JOB_STATES, OutboxJob
 from portal.proctoring.outbox.worker import Worker, check_settings
 from portal.proctoring.providers import constructor
 
@@ -56,7 +56,7 @@ def status() -> None:
     """Jobs by state, and every failed job with its last error."""
     counts = dict(db.session.execute(
         select(OutboxJob.state, func.count()).group_by(OutboxJob.state)).all())
-    click.echo(", ".join(f"{state}: {counts.get(state, 0)}" for state in ("pending", "done", "failed")))
+    click.echo(", ".join(f"{state}: {counts.get(state, 0)}" for state in JOB_STATES))
     for job in jobs.failed_jobs():
         click.echo(f"FAILED job {job.id} {job.kind} attempt {job.attempt_id} session "
                    f"{job.attempt.identifier} after {job.tries} tries: {job.last_error}")

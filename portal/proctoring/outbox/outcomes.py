@@ -20,10 +20,6 @@ class Outcome:
     status: str
     summary: str
 
-    @property
-    def done(self) -> bool:
-        return self.status == DONE
-
 
 def excerpt(text: str) -> str:
     text = " ".join(text.split())
