@@ -90,7 +90,7 @@ def seed(args: argparse.Namespace) -> None:
             sys.exit("seed.py: the database already has users; the bench needs a fresh one")
 
         # Exams: the demo exam's questions under eight slugs, with a long time limit.
-        demo = yaml.safe_load((ROOT / "portal/core/demo_exam.yaml").read_text(encoding="utf-8"))
+        demo = yaml.safe_load((ROOT / "portal/site/demo_exam.yaml").read_text(encoding="utf-8"))
         exams = []
         for n in range(1, EXAMS + 1):
             data = dict(demo, slug=f"bench-{n}", title=f"Bench exam {n}",

@@ -142,13 +142,15 @@ def register_request_parsing(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from portal.api.views import bp as api_bp
     from portal.auth.views import bp as auth_bp
-    from portal.core.views import bp as core_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.exams.views import bp as exams_bp
+    from portal.proctoring import setup as proctoring_setup
     from portal.proctoring.constructor_views import bp as constructor_bp
     from portal.proctoring.views import bp as proctoring_bp
     from portal.proctoring.webhooks import bp as webhooks_bp
+    from portal.site.views import bp as core_bp
 
+    proctoring_setup.init_app(app)  # proctoring joins the exam flow (exams/signals.py)
     for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp,
                       constructor_bp, api_bp):
         app.register_blueprint(blueprint)
@@ -157,10 +159,10 @@ def register_blueprints(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from portal.auth.cli import users_cli
-    from portal.core.cli import demo_cli
     from portal.exams.cli import exams_cli
     from portal.proctoring.cli import proctor_cli
     from portal.proctoring.outbox.cli import outbox_cli
+    from portal.site.cli import demo_cli
 
     for group in (users_cli, exams_cli, proctor_cli, demo_cli, outbox_cli):
         app.cli.add_command(group)

@@ -20,11 +20,10 @@ from sqlalchemy.orm.util import identity_key
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime, utcnow
-from portal.exams import grading
+from portal.exams import grading, signals
 from portal.exams.models import (CLOSED_STATES, CREATED, EXPIRED, IN_PROGRESS, OPEN_STATES,
                                  SUBMITTED, TERMINATED, Answer, Attempt, Exam, Question)
 from portal.extensions import db
-from portal.proctoring import providers, results
 
 
 class AttemptConflict(Exception):
@@ -134,7 +133,7 @@ def start_or_resume(user: User, exam: Exam, now: datetime | None = None) -> Atte
         attempt = db.session.scalar(select(Attempt).where(
             Attempt.exam_id == exam.id, Attempt.user_id == user.id))
     else:
-        results.link_unmatched(attempt)  # a result may have arrived before its attempt
+        signals.attempt_created.send(attempt)  # a result may have arrived before it
     return attempt
 
 
@@ -143,18 +142,18 @@ def report_started(attempt: Attempt, now: datetime | None = None) -> Attempt:
     confirms it, the questions are released and the time limit counts from now.
 
     The report itself is recorded as the page's claim (`page_started_at`), whatever
-    follows. Idempotent for a running attempt (a reload reports again). Raises
+    follows. The confirmation comes from the app's proctoring hooks (signals.py). Idempotent for a running attempt (a reload reports again). Raises
     StartNotConfirmed when the vendor does not confirm the start, AttemptConflict for a
     closed attempt, or when the exam closed before the start.
     """
     now = now or utcnow()
     exam = attempt.exam
     closed_before_start = exam.closes_at is not None and now >= exam.closes_at
-    check = providers.CONFIRMED
+    check = signals.CONFIRMED
     if attempt.state == CREATED and not closed_before_start:
         # Asked before this request writes anything: no database lock is held while
         # the vendor answers (SQLite has one for the whole database).
-        check = providers.for_vendor(attempt.vendor).confirm_start(attempt, now)
+        check = signals.proctoring().confirm_start(attempt, now)
     if attempt.page_started_at is None:
         attempt.page_started_at = now
     db.session.flush()
@@ -228,8 +227,8 @@ def expire_overdue(now: datetime | None = None) -> int:
 
 def close_attempt(attempt: Attempt, to_state: str, reason: str,
                   now: datetime | None = None) -> bool:
-    """Close an open attempt, grade what was saved, and tell its provider (in the same
-    transaction, e.g. to enqueue a finish call). False if it was already closed."""
+    """Close an open attempt, grade what was saved, and send `attempt_closed` (in the
+    same transaction, e.g. to enqueue a finish call). False if it was already closed."""
     assert to_state in CLOSED_STATES
     now = now or utcnow()
     from_states = (IN_PROGRESS,) if to_state in (SUBMITTED, EXPIRED) else OPEN_STATES
@@ -237,7 +236,7 @@ def close_attempt(attempt: Attempt, to_state: str, reason: str,
         return False
     score, max_score = grade(attempt)
     attempt.score, attempt.max_score = score, max_score
-    providers.for_vendor(attempt.vendor).attempt_closed(attempt)
+    signals.attempt_closed.send(attempt)
     db.session.flush()
     return True
 

@@ -9,12 +9,10 @@ from flask_login import current_user
 from portal.auth.decorators import student_required
 from portal.core import jsonbody
 from portal.db_types import utcnow
-from portal.exams import services
+from portal.exams import services, signals
 from portal.exams.models import CLOSED_STATES, TERMINATED
 from portal.exams.schemas import AnswerBody
 from portal.extensions import db
-from portal.proctoring import providers
-from portal.proctoring.providers import supervisor
 
 bp = Blueprint("exams", __name__)
 
@@ -72,7 +70,7 @@ def exam_page(exam_id: int):
 def start(exam_id: int):
     attempt = services.start_or_resume(current_user, services.get_exam(exam_id))
     db.session.commit()
-    return providers.for_vendor(attempt.vendor).launch(attempt)
+    return signals.proctoring().launch(attempt)
 
 
 @bp.get("/attempts/<int:attempt_id>")
@@ -83,10 +81,7 @@ def attempt_page(attempt_id: int):
     services.expire_if_due(attempt)
     if attempt.state in CLOSED_STATES and attempt.state != TERMINATED:
         return redirect(url_for("exams.result", attempt_id=attempt.id))
-    provider = providers.for_vendor(attempt.vendor)
-    if attempt.is_open and not provider.hosts_test_page:
-        return provider.launch(attempt)  # the vendor frames the test and resumes its session
-    return supervisor.render_test_page(attempt, framed=False)
+    return signals.proctoring().test_page(attempt)
 
 
 @bp.get("/attempts/<int:attempt_id>/result")

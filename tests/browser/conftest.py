@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pytest
 import requests
 
-from portal.core.demo import load_demo_data
+from portal.site.demo import load_demo_data
 from portal.extensions import db
 from tests.conftest import CHROMIUM, make_app
 from tests.live import serve

@@ -3,8 +3,9 @@ vendor names. A provider decides what **Start exam** does and what must happen w
 attempt closes (e.g. a finish call to the vendor, enqueued in the same transaction)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from portal.exams.signals import CONFIRMED, StartCheck
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -14,21 +15,8 @@ if TYPE_CHECKING:
     from portal.exams.models import Attempt
 
 
-@dataclass(frozen=True)
-class StartCheck:
-    """What the proctoring server says when the page reports that its session started.
-
-    `message` (when not confirmed) tells the student what to do; `retry`: asking again
-    soon may succeed (the vendor is not there yet, or unreachable); `unreachable`: the
-    vendor did not answer (HTTP 503 rather than 409)."""
-
-    confirmed: bool
-    message: str = ""
-    retry: bool = False
-    unreachable: bool = False
-
-
-CONFIRMED = StartCheck(True)
+# The answer to the start check is the exam flow's type (portal/exams/signals.py).
+__all__ = ["CONFIRMED", "Provider", "StartCheck", "for_vendor", "register"]
 
 
 class Provider(Protocol):
@@ -54,12 +42,13 @@ _registry: dict[str, Provider] = {}
 
 
 def register(provider: Provider) -> None:
+    """Make `provider` the one for its vendor name (each provider module registers its
+    own at import; portal/proctoring/setup.py imports them at app setup)."""
     _registry[provider.name] = provider
 
 
 def for_vendor(name: str) -> Provider:
-    if not _registry:
-        from portal.proctoring.providers import constructor, supervisor  # noqa: F401
+    """The provider of that vendor. Raises LookupError for a name none registered."""
     try:
         return _registry[name]
     except KeyError:

@@ -2,7 +2,7 @@
 import click
 from flask.cli import AppGroup
 
-from portal.core.demo import DEMO_USERS, load_demo_data
+from portal.site.demo import DEMO_USERS, load_demo_data
 from portal.extensions import db
 
 demo_cli = AppGroup("demo", help="Demo data.")

@@ -1,0 +1,47 @@
+"""Proctoring joins the exam flow at app setup: it subscribes to the exams core's
+signals and answers its questions (portal/exams/signals.py) through the attempt's
+provider. Nothing here runs at import."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from portal.exams import signals
+from portal.exams.models import Attempt
+from portal.proctoring import providers, results
+# Each provider module registers its provider when imported: the list of vendors is
+# whatever is imported here.
+from portal.proctoring.providers import constructor, supervisor  # noqa: F401
+
+
+class _ByProvider:
+    """The exam flow's hooks, answered by the attempt's own provider."""
+
+    def launch(self, attempt: Attempt):
+        return providers.for_vendor(attempt.vendor).launch(attempt)
+
+    def test_page(self, attempt: Attempt):
+        provider = providers.for_vendor(attempt.vendor)
+        if attempt.is_open and not provider.hosts_test_page:
+            return provider.launch(attempt)  # the vendor frames the test and resumes its session
+        return supervisor.render_test_page(attempt, framed=False)
+
+    def confirm_start(self, attempt: Attempt, now: datetime) -> signals.StartCheck:
+        return providers.for_vendor(attempt.vendor).confirm_start(attempt, now)
+
+
+def _link_results(attempt: Attempt) -> None:
+    results.link_unmatched(attempt)
+
+
+def _tell_provider(attempt: Attempt) -> None:
+    providers.for_vendor(attempt.vendor).attempt_closed(attempt)
+
+
+def init_app(app: Flask) -> None:
+    """Install the hooks on `app` and subscribe to the signals (once per process: a
+    module-level receiver connects once however many apps are made)."""
+    signals.install(app, _ByProvider())
+    signals.attempt_created.connect(_link_results, weak=False)
+    signals.attempt_closed.connect(_tell_provider, weak=False)
