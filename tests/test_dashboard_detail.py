@@ -12,7 +12,9 @@ from sqlalchemy import insert
 
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.proctoring import results
 from portal.proctoring.models import MetricSample
+from portal.proctoring.providers import constructor
 from tests.conftest import BASE_CONFIG, add_exam, add_user, start_attempt
 from tests.factories import (ZERO_AVERAGES, instructor_pages, login_instructor, seed_attempt,
                              seed_delivery, seed_job, seed_result, seed_samples)
@@ -194,16 +196,25 @@ def test_unsafe_links_are_not_rendered(as_instructor, exam, student):
 
 
 def test_constructor_archive_and_warnings(as_instructor, exam, student):
+    # Seeded as production stores a review (review_update, then record_and_apply), so
+    # the page shows what a real review leaves behind: the titles are the vendor's words.
     attempt = seed_attempt(exam, student, vendor="constructor")
-    seed_result(attempt, status="accepted", vendor="constructor", details={
+    update = constructor.review_update({
+        "accountId": "portal", "sessionId": attempt.identifier, "conclusion": "accepted",
         "archive": "https://constructor.example/video/1",
-        "warnings": [{"type": "FACE_NOT_FOUND", "start": "10:01", "end": "10:02", "cyber": True},
-                     "garbage"],
-        "warningTitles": {"FACE_NOT_FOUND": {"en": "Face not found", "ru": "Лицо не найдено"}},
-        "extra": {"k": "<b>v</b>"}})
+        "sessionStart": "2026-03-01T10:00:00Z", "sessionEnd": "2026-03-01T10:40:00Z",
+        "warnings": [{"type": "extra_face", "start": "2026-03-01T10:01:00Z",
+                      "end": "2026-03-01T10:02:00Z", "cyber": True},
+                     {"type": "FACE_NOT_FOUND"}, None],
+        "warningTitles": {"extra_face": {"ru": "Посторонний", "en": "Another person in the frame"}},
+        "k": "<b>v</b>"})
+    assert results.record_and_apply(results.RawDelivery("constructor", None, {}, "{}"),
+                                    update) == results.APPLIED
+    db.session.commit()
     page = as_instructor(f"/dashboard/attempts/{attempt.id}")
     assert 'href="https://constructor.example/video/1"' in page and "Open recording" in page
-    assert "Face not found" in page and "FACE_NOT_FOUND" in page
+    assert "Another person in the frame" in page and "extra_face" in page
+    assert "FACE_NOT_FOUND" in page  # no title: its type
     assert "Other fields from the proctoring server" in page and "<b>v</b>" not in page
 
 

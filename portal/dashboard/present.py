@@ -8,7 +8,7 @@ from typing import Any
 from portal.core import jsonbody
 from portal.db_types import isoformat_z
 
-KNOWN_DETAIL_KEYS = {"warnings", "warningTitles", "archive"}
+KNOWN_DETAIL_KEYS = {"warnings", "archive"}
 
 
 def utc(value: datetime | None, with_seconds: bool = False) -> str:
@@ -43,22 +43,25 @@ def pretty_body(body: str | None) -> str:
         return body.encode("utf-8", "replace").decode("utf-8")
 
 
-def constructor_warnings(details: Any) -> list[dict[str, Any]]:
-    """Constructor's `warnings` with their English title from `warningTitles`, tolerant of
-    any shape (the review is vendor data: a missing or odd field is skipped, not fatal)."""
+def warnings(details: Any) -> list[dict[str, Any]]:
+    """The result's warnings as the provider stored them (`details.warnings`: type,
+    title in words, start, end, cyber), tolerant of any shape (vendor data: a missing or
+    odd field is skipped, not fatal). A warning without a title shows its type."""
     if not isinstance(details, dict) or not isinstance(details.get("warnings"), list):
         return []
-    titles = details.get("warningTitles") if isinstance(details.get("warningTitles"), dict) else {}
     shown = []
     for warning in details["warnings"]:
         if not isinstance(warning, dict):
             continue
         kind = str(warning.get("type") or "")
-        names = titles.get(kind) if isinstance(titles.get(kind), dict) else {}
-        title = names.get("en") or next((v for v in names.values() if isinstance(v, str)), "")
+        title = warning.get("title") if isinstance(warning.get("title"), str) else ""
         shown.append({"type": kind, "title": title or kind, "start": warning.get("start"),
                       "end": warning.get("end"), "cyber": warning.get("cyber")})
     return shown
+
+
+# The name templates/dashboard/attempt.html calls (its markup is not this change's).
+constructor_warnings = warnings
 
 
 def other_details(details: Any) -> dict[str, Any]:
