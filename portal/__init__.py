@@ -145,14 +145,14 @@ def register_blueprints(app: Flask) -> None:
     from portal.dashboard.views import bp as dashboard_bp
     from portal.exams.views import bp as exams_bp
     from portal.proctoring import setup as proctoring_setup
-    from portal.proctoring.constructor_views import bp as constructor_bp
     from portal.proctoring.views import bp as proctoring_bp
     from portal.proctoring.webhooks import bp as webhooks_bp
     from portal.site.views import bp as core_bp
 
-    proctoring_setup.init_app(app)  # proctoring joins the exam flow (exams/signals.py)
+    # Proctoring joins the exam flow (exams/signals.py); the vendors' own endpoints.
+    proctoring_setup.init_app(app)
     for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp,
-                      constructor_bp, api_bp):
+                      api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(webhooks_bp)  # machine endpoints: authenticated by key/JWT, not cookies
 

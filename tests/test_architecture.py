@@ -155,25 +155,17 @@ PROVIDERS = PORTAL / "proctoring" / "providers"
 
 # Portal modules outside providers/ that may name a vendor, each with its reason.
 VENDOR_NAME_ALLOWED: dict[str, str] = {
-    "portal/__init__.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/api/openapi.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/config.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/dashboard/links.py": "not yet behind the provider (issue 13, step 2 still open)",
+    "portal/exams/importer.py": "PyYAML's add_constructor: a YAML word, not the vendor",
     "portal/dashboard/present.py": "the alias constructor_warnings: the name templates/dashboard/attempt.html calls (not this change's markup)",
-    "portal/exams/importer.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/exams/models.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/check.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/cli.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/constructor_views.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/outbox/cli.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/outbox/constructor_finish.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/outbox/reconcile.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/outbox/worker.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/schemas.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/setup.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/views.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/proctoring/webhooks.py": "not yet behind the provider (issue 13, step 2 still open)",
+    "portal/config.py": "the vendors' settings and their checks (environment names are the deployment's interface); not yet declared by the providers",
+    "portal/api/openapi.py": "documents each vendor's endpoint with its schema; not yet handed over by the providers",
+    "portal/proctoring/check.py": "`proctor check` probes the Supervisor SDK's URL; not yet a provider's checklist",
+    "portal/dashboard/links.py": "not yet behind the provider (issue 13, step 2 still open)",
     "portal/security.py": "not yet behind the provider (issue 13, step 2 still open)",
+    "portal/exams/models.py": "not yet behind the provider (issue 13, step 2 still open)",
+    "portal/proctoring/schemas.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
+    "portal/proctoring/views.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
+    "portal/proctoring/webhooks.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
 }
 
 

@@ -11,9 +11,9 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.proctoring import results
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
-from portal.proctoring.outbox import reconcile
 from portal.proctoring.outbox.worker import Worker
 from portal.proctoring.providers import constructor
+from portal.proctoring.providers.constructor import reconcile
 from tests.test_constructor_support import (closed_attempt, live_app, running_attempt,  # noqa: F401
                                             sandbox)
 

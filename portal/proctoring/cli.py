@@ -8,9 +8,7 @@ import click
 from flask.cli import AppGroup
 from flask import current_app
 
-from portal.proctoring import tokens
-from portal.proctoring.outbox import reconcile
-from portal.proctoring.providers import constructor
+from portal.proctoring import providers, tokens
 
 proctor_cli = AppGroup("proctor", help="Proctoring integration tools.")
 
@@ -50,13 +48,17 @@ def check():
 
 @proctor_cli.command("reconcile")
 def reconcile_command() -> None:
-    """Ask Constructor about closed attempts still without a result after
-    VERDICT_GRACE_MINUTES, and record the answers."""
-    try:
-        report = reconcile.run()
-    except constructor.NotConfigured as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(f"Asked about {report.asked} session(s): {len(report.recorded)} recorded, "
-               f"{len(report.unknown)} unknown to the vendor, {len(report.errors)} without an answer.")
-    for identifier, error in report.errors.items():
-        click.echo(f"  {identifier}: {error}", err=True)
+    """Ask each proctoring server that can be asked (Constructor's status call) about
+    closed attempts still without a result after VERDICT_GRACE_MINUTES, and record the
+    answers."""
+    for provider in providers.all_providers():
+        try:
+            report = provider.reconcile()
+        except providers.NotConfigured as error:
+            raise click.ClickException(str(error)) from None
+        if report is None:
+            continue
+        click.echo(f"Asked about {report.asked} session(s): {len(report.recorded)} recorded, "
+                   f"{len(report.unknown)} unknown to the vendor, {len(report.errors)} without an answer.")
+        for identifier, error in report.errors.items():
+            click.echo(f"  {identifier}: {error}", err=True)

@@ -10,9 +10,6 @@ from flask import Flask
 from portal.exams import signals
 from portal.exams.models import Attempt
 from portal.proctoring import providers, results
-# Each provider module registers its provider when imported: the list of vendors is
-# whatever is imported here.
-from portal.proctoring.providers import constructor, supervisor  # noqa: F401
 
 
 class _ByProvider:
@@ -22,10 +19,7 @@ class _ByProvider:
         return providers.for_vendor(attempt.vendor).launch(attempt)
 
     def test_page(self, attempt: Attempt):
-        provider = providers.for_vendor(attempt.vendor)
-        if attempt.is_open and not provider.hosts_test_page:
-            return provider.launch(attempt)  # the vendor frames the test and resumes its session
-        return supervisor.render_test_page(attempt, framed=False)
+        return providers.for_vendor(attempt.vendor).test_page(attempt)
 
     def confirm_start(self, attempt: Attempt, now: datetime) -> signals.StartCheck:
         return providers.for_vendor(attempt.vendor).confirm_start(attempt, now)
@@ -40,8 +34,13 @@ def _tell_provider(attempt: Attempt) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Install the hooks on `app` and subscribe to the signals (once per process: a
-    module-level receiver connects once however many apps are made)."""
+    """Register every vendor (providers.discover) and its endpoints, install the hooks
+    on `app` and subscribe to the signals (once per process: a module-level receiver
+    connects once however many apps are made). Before the app's other blueprints."""
+    providers.discover()
+    for provider in providers.all_providers():
+        for blueprint in provider.blueprints:
+            app.register_blueprint(blueprint)
     signals.install(app, _ByProvider())
     signals.attempt_created.connect(_link_results, weak=False)
     signals.attempt_closed.connect(_tell_provider, weak=False)

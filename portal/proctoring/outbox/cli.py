@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from portal.exams.models import Attempt
 from portal.extensions import db
+from portal.proctoring import providers
 from portal.proctoring.outbox import jobs
 from portal.proctoring.outbox.models import JOB_STATES, OutboxJob
 from portal.proctoring.outbox.worker import Worker, check_settings
-from portal.proctoring.providers import constructor
 
 outbox_cli = click.Group("outbox", help="The durable queue of calls to proctoring servers.")
 
@@ -70,7 +70,7 @@ def requeue(attempt_id: int) -> None:
     if attempt is None:
         raise click.ClickException(f"No attempt {attempt_id}.")
     try:
-        job = constructor.requeue_finish(attempt)
+        job = providers.for_vendor(attempt.vendor).requeue(attempt)
     except jobs.JobConflict as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()

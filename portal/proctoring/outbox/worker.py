@@ -2,7 +2,8 @@
 
 Run it as `flask --app wsgi outbox work` (any number, on any number of hosts), or as a
 thread inside each gunicorn worker (gunicorn.conf.py, OUTBOX_IN_PROCESS_WORKER=1).
-Every few minutes it also runs the verdict reconciliation (reconcile.py).
+Every few minutes it also runs each provider's reconciliation (e.g.
+providers/constructor/reconcile.py). The job kinds and their handlers are the providers'.
 """
 from __future__ import annotations
 
@@ -13,23 +14,18 @@ import socket
 import threading
 import time
 from datetime import timedelta
-from typing import Callable
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.db_types import isoformat_z, utcnow
 from portal.extensions import db
-from portal.proctoring.outbox import constructor_finish, http, jobs
-from portal.proctoring.outbox.models import OutboxJob
+from portal.proctoring import providers
+from portal.proctoring.outbox import http, jobs
 from portal.proctoring.outbox.outcomes import DONE, FAIL, RETRY, Outcome
-from portal.proctoring.providers.constructor import NotConfigured, secret
 
 log = logging.getLogger("portal.outbox")
 
-HANDLERS: dict[str, Callable[[OutboxJob], Outcome]] = {
-    "constructor_finish": constructor_finish.send,
-}
 ERROR_PAUSE_SECONDS = 5.0
 
 
@@ -41,10 +37,8 @@ def check_settings(app: Flask) -> list[str]:
     """Problems that would make the worker misbehave, as sentences (empty: fine)."""
     problems = []
     with app.app_context():
-        try:
-            secret()
-        except NotConfigured as error:
-            problems.append(str(error))
+        for provider in providers.all_providers():
+            problems += provider.worker_problems()
         connect, read = http.timeout()
     if app.config["OUTBOX_LEASE_SECONDS"] <= connect + read:
         problems.append(f"OUTBOX_LEASE_SECONDS={app.config['OUTBOX_LEASE_SECONDS']} must exceed the "
@@ -89,13 +83,13 @@ class Worker:
         job = jobs.claim_next(claim, config["OUTBOX_LEASE_SECONDS"], max_tries)
         if job is None:
             return None
-        handler = HANDLERS.get(job.kind)
+        handler = providers.job_handler(job.kind)
         if handler is None:
             outcome = Outcome(FAIL, f"no handler for job kind {job.kind!r}")
         else:
             try:
                 outcome = handler(job)
-            except NotConfigured as error:
+            except providers.NotConfigured as error:
                 outcome = Outcome(FAIL, str(error))
         now = utcnow()
         where = (f"outbox job {job.id} ({job.kind}) attempt {job.attempt_id} "
@@ -154,11 +148,10 @@ class Worker:
         if self.reconcile_seconds <= 0 or time.monotonic() < self._next_reconcile:
             return
         self._next_reconcile = time.monotonic() + self.reconcile_seconds
-        from portal.proctoring.outbox import reconcile
-
         with self.app.app_context():
             try:
-                reconcile.run()
+                for provider in providers.all_providers():
+                    provider.reconcile()
             finally:
                 db.session.remove()
 

@@ -1,8 +1,18 @@
-"""The proctoring vendors behind one small interface, so the exam flow never branches on
-vendor names. A provider decides what **Start exam** does and what must happen when an
-attempt closes (e.g. a finish call to the vendor, enqueued in the same transaction)."""
+"""The proctoring vendors behind one small interface: the provider is the only vendor
+switch. A provider decides what **Start exam** does, what the attempt's page is, what
+must happen when an attempt closes (e.g. a finish call to the vendor, enqueued in the
+same transaction), which HTTP endpoints and outbox jobs the vendor needs, and what the
+outbox worker reconciles.
+
+Each vendor is one module or package here; a package's `provider` module (a module:
+itself) registers its provider when imported. `discover()` imports them all (at app
+setup): the list of vendors is the registry, nothing else."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from portal.exams.signals import CONFIRMED, StartCheck
@@ -10,13 +20,33 @@ from portal.exams.signals import CONFIRMED, StartCheck
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from flask import Response
+    from flask import Blueprint, Response
 
     from portal.exams.models import Attempt
+    from portal.proctoring.outbox.models import OutboxJob
+    from portal.proctoring.outbox.outcomes import Outcome
 
 
 # The answer to the start check is the exam flow's type (portal/exams/signals.py).
-__all__ = ["CONFIRMED", "Provider", "StartCheck", "for_vendor", "register"]
+__all__ = ["CONFIRMED", "NotConfigured", "Provider", "ReconcileReport", "StartCheck",
+           "all_providers", "discover", "for_vendor", "job_handler", "register"]
+
+
+class NotConfigured(RuntimeError):
+    """A setting the vendor needs is missing (the message names it)."""
+
+
+@dataclass
+class ReconcileReport:
+    """What one reconciliation run did: identifiers by what happened to them."""
+
+    recorded: dict[str, str] = field(default_factory=dict)  # identifier -> outcome
+    unknown: list[str] = field(default_factory=list)  # the vendor does not know it
+    errors: dict[str, str] = field(default_factory=dict)  # identifier -> error
+
+    @property
+    def asked(self) -> int:
+        return len(self.recorded) + len(self.unknown) + len(self.errors)
 
 
 class Provider(Protocol):
@@ -37,14 +67,54 @@ class Provider(Protocol):
         started? May record what it learned on the attempt (`vendor_*` columns); the
         caller flushes and commits it whatever the answer."""
 
+    def test_page(self, attempt: "Attempt") -> "Response | str":
+        """The attempt's page (`GET /attempts/<id>`) while it is open, or once proctoring
+        terminated it."""
+
+    # The vendor's own HTTP endpoints (registered by the app factory).
+    blueprints: "tuple[Blueprint, ...]"
+    # The outbox job kinds this vendor owns, with the function that makes one try.
+    jobs: "Mapping[str, Callable[[OutboxJob], Outcome]]"
+
+    def requeue(self, attempt: "Attempt") -> "OutboxJob":
+        """An instructor's retry of the attempt's failed call to the vendor. Raises
+        outbox.jobs.JobConflict (the message says why) when there is none to retry."""
+
+    def reconcile(self) -> ReconcileReport | None:
+        """Ask the vendor about attempts that ended without news (the outbox worker runs
+        it every OUTBOX_RECONCILE_SECONDS); None: nothing to ask. Raises NotConfigured."""
+
+    def worker_problems(self) -> list[str]:
+        """Settings that would make the outbox worker fail this vendor's jobs."""
+
 
 _registry: dict[str, Provider] = {}
 
 
 def register(provider: Provider) -> None:
     """Make `provider` the one for its vendor name (each provider module registers its
-    own at import; portal/proctoring/setup.py imports them at app setup)."""
+    own at import; `discover` imports them)."""
     _registry[provider.name] = provider
+
+
+def discover() -> None:
+    """Import every vendor module or package here (its `provider` module), so each
+    registers its provider. Idempotent; called at app setup, never at import."""
+    for found in pkgutil.iter_modules(__path__):
+        name = f"{__name__}.{found.name}" + (".provider" if found.ispkg else "")
+        importlib.import_module(name)
+
+
+def all_providers() -> list[Provider]:
+    """The registered providers, by vendor name."""
+    return [_registry[name] for name in sorted(_registry)]
+
+
+def job_handler(kind: str) -> "Callable[[OutboxJob], Outcome] | None":
+    """The function that makes one try of an outbox job of this kind (None: no vendor
+    owns it)."""
+    return next((provider.jobs[kind] for provider in all_providers() if kind in provider.jobs),
+                None)
 
 
 def for_vendor(name: str) -> Provider:

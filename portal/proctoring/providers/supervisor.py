@@ -12,6 +12,7 @@ from flask import current_app, redirect, render_template, request, url_for
 from portal.db_types import isoformat_z, utcnow
 from portal.exams.models import Attempt
 from portal.proctoring import page_events, providers, tokens
+from portal.proctoring.outbox.jobs import JobConflict
 # The token's URLs come from PUBLIC_URL only (portal/urls.py); the views use it from here too.
 from portal.urls import public_url
 
@@ -125,11 +126,31 @@ def render_test_page(attempt: Attempt, framed: bool, auto_init: dict[str, str] |
 
 
 class SupervisorProvider:
+    """The page runs the SDK; the server reports by webhook; nothing to send or ask."""
+
     name = "supervisor"
     hosts_test_page = True
+    # Its endpoints (token, token link, framed page, webhook) are the portal's
+    # proctoring views (proctoring/views.py, proctoring/webhooks.py).
+    blueprints = ()
+    jobs: dict = {}
 
     def launch(self, attempt: Attempt):
         return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
+
+    def test_page(self, attempt: Attempt):
+        return render_test_page(attempt, framed=False)
+
+    def requeue(self, attempt: Attempt):
+        """Raises JobConflict: the portal makes no calls to a Supervisor server."""
+        raise JobConflict("This attempt's proctoring server (Supervisor) gets no calls "
+                               "from the portal: there is nothing to re-queue.")
+
+    def reconcile(self) -> None:
+        """Nothing to ask: Supervisor has no status API (its webhook is the news)."""
+
+    def worker_problems(self) -> list[str]:
+        return []
 
     def attempt_closed(self, attempt: Attempt) -> None:
         """Nothing to send: the page calls stop(), and the server reports by webhook."""

@@ -4,13 +4,12 @@ A closed Constructor attempt whose result is missing (or still `started`) after
 VERDICT_GRACE_MINUTES gets one status call (`GET .../sessions/<id>/status/`); what the
 vendor says is recorded like a delivery (the log shows it, `Key-Used: status call`) and
 applied by the ordering rule, where it never outranks a real review (see
-providers.constructor.status_update). `flask --app wsgi proctor reconcile` runs it
+constructor.status_update). `flask --app wsgi proctor reconcile` runs it
 once; the outbox worker runs it every OUTBOX_RECONCILE_SECONDS (default 300).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import requests
@@ -20,7 +19,7 @@ from sqlalchemy import or_, select
 from portal.db_types import utcnow
 from portal.exams.models import CLOSED_STATES, Attempt
 from portal.extensions import db
-from portal.proctoring import results
+from portal.proctoring import providers, results
 from portal.proctoring.models import ProctoringResult
 from portal.proctoring.outbox import http
 from portal.proctoring.outbox.outcomes import excerpt
@@ -30,17 +29,7 @@ log = logging.getLogger("portal.outbox.reconcile")
 BATCH = 100  # attempts per run, oldest first: one run stays short
 
 
-@dataclass
-class Report:
-    """What one run did: identifiers by what happened to them."""
-
-    recorded: dict[str, str] = field(default_factory=dict)  # identifier -> outcome
-    unknown: list[str] = field(default_factory=list)  # 404 from the vendor
-    errors: dict[str, str] = field(default_factory=dict)  # identifier -> error
-
-    @property
-    def asked(self) -> int:
-        return len(self.recorded) + len(self.unknown) + len(self.errors)
+Report = providers.ReconcileReport
 
 
 def candidates(now: datetime | None = None, limit: int = BATCH) -> list[Attempt]:

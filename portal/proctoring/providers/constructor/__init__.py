@@ -4,7 +4,8 @@
   `CONSTRUCTOR_URL/integration/simple/<integration>/start/`; the vendor's app frames
   `sessionUrl` (our framed test page), which reports the start itself.
 - Finish: closing the attempt enqueues a `constructor_finish` outbox job in the same
-  transaction; the worker (portal/proctoring/outbox/) sends it with retries.
+  transaction; the worker (portal/proctoring/outbox/) sends it with retries (one try:
+  finish.py).
 - Server-to-server calls carry `Authorization: JWT <token>`, payload `{"exp": now + 30}`,
   made fresh for every request (`server_token`).
 - Review (vendor -> portal): `review_update` maps a result onto the vendor-neutral
@@ -13,7 +14,10 @@
   `GET .../sessions/<id>/status/` once per start report until the vendor says
   `started` (or a review arrived), and caches the confirmation on the attempt.
 
-Every Constructor fact lives in this one file; HTTP retries live in the outbox.
+Every Constructor fact lives in this package: this module (settings, tokens, the
+status call, the review's mapping), `provider.py` (the provider the portal calls),
+`views.py` (its endpoints), `finish.py` (the finish job's one try), `reconcile.py`
+(status calls for attempts that ended without a verdict). HTTP retries live in the outbox.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import requests
-from flask import abort, current_app, redirect, render_template, url_for
+from flask import current_app
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints,
                       ValidationError)
 
@@ -50,7 +54,7 @@ STATUS_TIMEOUT = (3.05, 5.0)
 NOT_YET_STARTED = ("not_scheduled", "early_to_start", "ready_to_start", "late_to_start")
 
 
-class NotConfigured(RuntimeError):
+class NotConfigured(providers.NotConfigured):
     """CONSTRUCTOR_JWT_SECRET is missing (it is not required outside Constructor use)."""
 
 
@@ -133,65 +137,6 @@ def start_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, An
 
 def start_token(attempt: Attempt, now: datetime | None = None) -> str:
     return tokens.sign(start_payload(attempt, now), secret())
-
-
-# ---- the provider -------------------------------------------------------------------
-
-class ConstructorProvider:
-    name = VENDOR
-    hosts_test_page = False
-
-    def launch(self, attempt: Attempt):
-        """The auto-posting start form (static/js/autopost.js; a button without JS).
-
-        A closed attempt goes to its result instead. 503 when the portal lacks the
-        Constructor secret."""
-        if not attempt.is_open:
-            return redirect(url_for("exams.result", attempt_id=attempt.id))
-        try:
-            token = start_token(attempt)
-        except NotConfigured as error:
-            abort(503, description=str(error))
-        return render_template("constructor/start.html", attempt=attempt, exam=attempt.exam,
-                               start_url=start_url(), token=token)
-
-    def attempt_closed(self, attempt: Attempt) -> None:
-        """Enqueue the finish call in the caller's transaction (transactional outbox)."""
-        enqueue_finish(attempt)
-
-    def confirm_start(self, attempt: Attempt, now: datetime) -> providers.StartCheck:
-        """Release the questions only once the vendor says the session started.
-
-        A confirmation already on the attempt (an earlier call, or a review) is used as
-        is: one status call per attempt, not one per request. Otherwise one status call;
-        its answer is recorded (`vendor_status`, `vendor_status_at`, and
-        `vendor_started_at` when it says `started`)."""
-        if attempt.vendor_started_at is not None:
-            return providers.CONFIRMED
-        try:
-            status = session_status(attempt.identifier)
-        except StatusUnavailable as error:
-            return providers.StartCheck(
-                False, "The proctoring service could not be reached to confirm that your "
-                f"session started ({error}). Wait a moment and press Retry.",
-                retry=True, unreachable=True)
-        attempt.vendor_status, attempt.vendor_status_at = status[:32], now
-        if status == "started":
-            attempt.vendor_started_at = now
-            return providers.CONFIRMED
-        if status in NOT_YET_STARTED:
-            return providers.StartCheck(
-                False, f"The proctoring service reports your session as “{status}”, not "
-                "started. Finish the checks in the proctoring window, then press Retry; if "
-                "this persists, go back to the exam page and press Start exam.", retry=True)
-        if status == "unknown_session":
-            return providers.StartCheck(
-                False, "The proctoring service does not know this session. Go back to the "
-                "exam page and press Start exam to start it through the proctoring service.")
-        return providers.StartCheck(
-            False, f"The proctoring service reports your session as “{status}”: the test "
-            "cannot start. Go back to the exam page; if the exam is still open, press "
-            "Start exam, else contact your instructor.")
 
 
 class StatusUnavailable(Exception):
@@ -402,5 +347,3 @@ def status_update(identifier: str, answer: dict[str, Any]) -> ResultUpdate:
         details={"source": "status call", "vendorStatus": vendor_status[:50],
                  "sessionEnd": str(answer.get("sessionEnd") or "")[:40] or None})
 
-
-providers.register(ConstructorProvider())

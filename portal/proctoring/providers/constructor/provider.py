@@ -1,0 +1,98 @@
+"""The Constructor provider: what the portal asks of Constructor Proctor (the facts it
+uses are in the package's __init__.py). Registered when imported (providers.discover)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, redirect, render_template, url_for
+
+from portal.exams.models import Attempt
+from portal.proctoring import providers
+from portal.proctoring.outbox.models import OutboxJob
+from portal.proctoring.providers import constructor, supervisor
+from portal.proctoring.providers.constructor import finish, reconcile, views
+
+
+class ConstructorProvider:
+    """Constructor frames the test page itself; closing enqueues the finish call."""
+
+    name = constructor.VENDOR
+    hosts_test_page = False
+
+    def launch(self, attempt: Attempt):
+        """The auto-posting start form (static/js/autopost.js; a button without JS).
+
+        A closed attempt goes to its result instead. 503 when the portal lacks the
+        Constructor secret."""
+        if not attempt.is_open:
+            return redirect(url_for("exams.result", attempt_id=attempt.id))
+        try:
+            token = constructor.start_token(attempt)
+        except constructor.NotConfigured as error:
+            abort(503, description=str(error))
+        return render_template("constructor/start.html", attempt=attempt, exam=attempt.exam,
+                               start_url=constructor.start_url(), token=token)
+
+    def test_page(self, attempt: Attempt):
+        """An open attempt goes back through the vendor (it frames the test and resumes
+        its session); a terminated one shows the portal's test page, closed."""
+        if attempt.is_open:
+            return self.launch(attempt)
+        return supervisor.render_test_page(attempt, framed=False)
+
+    blueprints = (views.bp,)
+    jobs = {constructor.FINISH_JOB: finish.send}
+
+    def requeue(self, attempt: Attempt) -> OutboxJob:
+        return constructor.requeue_finish(attempt)
+
+    def reconcile(self) -> providers.ReconcileReport:
+        return reconcile.run()
+
+    def worker_problems(self) -> list[str]:
+        try:
+            constructor.secret()
+        except constructor.NotConfigured as error:
+            return [str(error)]
+        return []
+
+    def attempt_closed(self, attempt: Attempt) -> None:
+        """Enqueue the finish call in the caller's transaction (transactional outbox)."""
+        constructor.enqueue_finish(attempt)
+
+    def confirm_start(self, attempt: Attempt, now: datetime) -> providers.StartCheck:
+        """Release the questions only once the vendor says the session started.
+
+        A confirmation already on the attempt (an earlier call, or a review) is used as
+        is: one status call per attempt, not one per request. Otherwise one status call;
+        its answer is recorded (`vendor_status`, `vendor_status_at`, and
+        `vendor_started_at` when it says `started`)."""
+        if attempt.vendor_started_at is not None:
+            return providers.CONFIRMED
+        try:
+            status = constructor.session_status(attempt.identifier)
+        except constructor.StatusUnavailable as error:
+            return providers.StartCheck(
+                False, "The proctoring service could not be reached to confirm that your "
+                f"session started ({error}). Wait a moment and press Retry.",
+                retry=True, unreachable=True)
+        attempt.vendor_status, attempt.vendor_status_at = status[:32], now
+        if status == "started":
+            attempt.vendor_started_at = now
+            return providers.CONFIRMED
+        if status in constructor.NOT_YET_STARTED:
+            return providers.StartCheck(
+                False, f"The proctoring service reports your session as “{status}”, not "
+                "started. Finish the checks in the proctoring window, then press Retry; if "
+                "this persists, go back to the exam page and press Start exam.", retry=True)
+        if status == "unknown_session":
+            return providers.StartCheck(
+                False, "The proctoring service does not know this session. Go back to the "
+                "exam page and press Start exam to start it through the proctoring service.")
+        return providers.StartCheck(
+            False, f"The proctoring service reports your session as “{status}”: the test "
+            "cannot start. Go back to the exam page; if the exam is still open, press "
+            "Start exam, else contact your instructor.")
+
+
+providers.register(ConstructorProvider())
