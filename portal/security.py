@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 
+from portal.proctoring import providers
+
 # Pages the proctoring server may show in its IFRAME (token links, Constructor's
 # sessionUrl). Every other page refuses to be framed.
 FRAMEABLE_ENDPOINTS = {"proctoring.framed_attempt"}
@@ -24,8 +26,10 @@ def origin_of(url: str | None) -> str | None:
 
 
 def proctoring_origins() -> list[str]:
+    """Every provider's origins (its settings' URLs), each once, sorted."""
     config = current_app.config
-    origins = [origin_of(config["PROCTOR_URL"]), origin_of(config["CONSTRUCTOR_URL"])]
+    origins = [origin_of(url) for provider in providers.all_providers()
+               for url in provider.page_origins(config)]
     return sorted({o for o in origins if o})
 
 

@@ -160,8 +160,6 @@ VENDOR_NAME_ALLOWED: dict[str, str] = {
     "portal/config.py": "the vendors' settings and their checks (environment names are the deployment's interface); not yet declared by the providers",
     "portal/api/openapi.py": "documents each vendor's endpoint with its schema; not yet handed over by the providers",
     "portal/proctoring/check.py": "`proctor check` probes the Supervisor SDK's URL; not yet a provider's checklist",
-    "portal/dashboard/links.py": "not yet behind the provider (issue 13, step 2 still open)",
-    "portal/security.py": "not yet behind the provider (issue 13, step 2 still open)",
     "portal/exams/models.py": "not yet behind the provider (issue 13, step 2 still open)",
     "portal/proctoring/schemas.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
     "portal/proctoring/views.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",

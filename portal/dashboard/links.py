@@ -12,7 +12,7 @@ from flask import current_app
 
 from portal.exams.models import Attempt
 from portal.proctoring.models import ProctoringResult
-from portal.proctoring.providers import supervisor
+from portal.proctoring import providers
 
 
 def safe_http_url(value: Any) -> str | None:
@@ -24,25 +24,26 @@ def safe_http_url(value: Any) -> str | None:
 
 
 def protocol_url(attempt: Attempt, result: ProctoringResult | None) -> str | None:
-    """The session's protocol (report): the link the server sent, else, for Supervisor,
-    `PROCTOR_URL/api/report/<identifier>`."""
+    """The session's protocol (report): the link the server sent, else the one its
+    provider knows how to make (None: it makes none)."""
     sent = safe_http_url(result.link) if result else None
     if sent:
         return sent
-    return supervisor.protocol_link(attempt) if attempt.vendor == "supervisor" else None
+    return providers.for_vendor(attempt.vendor).protocol_link(attempt)
 
 
 def archive_url(result: ProctoringResult | None) -> str | None:
-    """Constructor's recording (`archive`), when its review carried one."""
+    """The session's recording (`details.archive`), when the vendor's result carried one."""
     details = result.details if result and isinstance(result.details, dict) else {}
     return safe_http_url(details.get("archive"))
 
 
 def can_open_as_proctor(attempt: Attempt) -> bool:
-    """Proctor token links exist for the Supervisor SDK only."""
-    return attempt.vendor == "supervisor"
+    """Does the attempt's vendor offer a proctor login to its session?"""
+    return providers.for_vendor(attempt.vendor).opens_as_proctor
 
 
 def requeue_available() -> bool:
-    """The Constructor engineer's re-queue endpoint, once it is registered."""
-    return "constructor.requeue_finish" in current_app.view_functions
+    """Is a provider's re-queue endpoint registered (the button's form posts to it)?"""
+    return any(provider.requeue_endpoint in current_app.view_functions
+               for provider in providers.all_providers() if provider.requeue_endpoint)

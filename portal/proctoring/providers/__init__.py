@@ -71,6 +71,20 @@ class Provider(Protocol):
         """The attempt's page (`GET /attempts/<id>`) while it is open, or once proctoring
         terminated it."""
 
+    # Does the vendor offer instructors a proctor login to a session (the dashboard's
+    # "Open as proctor")?
+    opens_as_proctor: bool
+    # The endpoint of the dashboard's re-queue button for this vendor's failed calls
+    # (None: it has none).
+    requeue_endpoint: str | None
+
+    def protocol_link(self, attempt: "Attempt") -> str | None:
+        """The session's protocol at the vendor when its result carried no link."""
+
+    def page_origins(self, config: Mapping) -> list[str]:
+        """The URLs (from the settings) whose origins the portal's pages load from, talk
+        to, post forms to and are framed by (the Content-Security-Policy allows them)."""
+
     # The vendor's own HTTP endpoints (registered by the app factory).
     blueprints: "tuple[Blueprint, ...]"
     # The outbox job kinds this vendor owns, with the function that makes one try.

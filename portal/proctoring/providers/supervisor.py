@@ -134,6 +134,14 @@ class SupervisorProvider:
     # proctoring views (proctoring/views.py, proctoring/webhooks.py).
     blueprints = ()
     jobs: dict = {}
+    opens_as_proctor = True
+    requeue_endpoint = None
+
+    def protocol_link(self, attempt: Attempt) -> str:
+        return protocol_link(attempt)
+
+    def page_origins(self, config) -> list[str]:
+        return [config["PROCTOR_URL"]]
 
     def launch(self, attempt: Attempt):
         return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))

@@ -41,6 +41,14 @@ class ConstructorProvider:
         return supervisor.render_test_page(attempt, framed=False)
 
     blueprints = (views.bp,)
+    opens_as_proctor = False
+    requeue_endpoint = "constructor.requeue_finish"
+
+    def protocol_link(self, attempt: Attempt) -> None:
+        """None: a review carries its own link (`archive`)."""
+
+    def page_origins(self, config) -> list[str]:
+        return [config["CONSTRUCTOR_URL"]]
     jobs = {constructor.FINISH_JOB: finish.send}
 
     def requeue(self, attempt: Attempt) -> OutboxJob:
