@@ -160,7 +160,7 @@ VENDOR_NAME_ALLOWED: dict[str, str] = {
     "portal/config.py": "the vendors' settings and their checks (environment names are the deployment's interface); not yet declared by the providers",
     "portal/api/openapi.py": "documents each vendor's endpoint with its schema; not yet handed over by the providers",
     "portal/proctoring/check.py": "`proctor check` probes the Supervisor SDK's URL; not yet a provider's checklist",
-    "portal/exams/models.py": "not yet behind the provider (issue 13, step 2 still open)",
+    "portal/exams/models.py": "VENDORS: what the CHECK on exams.vendor accepts (the database invariant, made by a migration); test_the_databases_vendors_are_the_registrys keeps it equal to the registry",
     "portal/proctoring/schemas.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
     "portal/proctoring/views.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
     "portal/proctoring/webhooks.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
@@ -208,6 +208,15 @@ def test_no_vendor_name_outside_the_providers(module):
         assert vendor_names(path), f"{relative} no longer names a vendor: drop it from the allow-list"
         return
     assert vendor_names(path) == []
+
+
+def test_the_databases_vendors_are_the_registrys(app):
+    # A provider registered without a migration of the CHECK on exams.vendor (or a
+    # vendor removed from the registry but still accepted) fails here, not in production.
+    from portal.exams.models import VENDORS
+    from portal.proctoring import providers
+
+    assert sorted(VENDORS) == [provider.name for provider in providers.all_providers()]
 
 
 def test_the_allow_list_names_real_files_with_a_reason():

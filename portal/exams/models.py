@@ -13,6 +13,9 @@ from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
 QUESTION_KINDS = ("single", "multiple", "text")
+# The vendors the database accepts (the CHECK on exams.vendor, as migration 0001 made it).
+# The registry of providers is the list of vendors; a test keeps the two equal, so a new
+# vendor comes with a migration of this CHECK.
 VENDORS = ("supervisor", "constructor")
 # When the result page shows points per question (the score total is always shown):
 # after the student submitted, once the exam has closed for everyone, or never.
@@ -41,7 +44,7 @@ class Exam(db.Model):
     __tablename__ = "exams"
     __table_args__ = (
         CheckConstraint("time_limit_minutes > 0", name="ck_exams_time_limit"),
-        CheckConstraint("vendor IS NULL OR vendor IN ('supervisor', 'constructor')",
+        CheckConstraint(f"vendor IS NULL OR vendor IN ({', '.join(map(repr, VENDORS))})",
                         name="ck_exams_vendor"),
         CheckConstraint("threshold >= 0 AND threshold <= 100", name="ck_exams_threshold"),
         CheckConstraint("show_points IN ('after_submission', 'after_close', 'never')",
