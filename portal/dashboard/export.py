@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from portal.dashboard.queries import ResultRow
 from portal.db_types import isoformat_z
@@ -21,16 +21,58 @@ BOM = "\ufeff"
 # Full-width variants too: some spreadsheet apps normalise them to the ASCII ones.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
-COLUMNS = [
-    "attempt_id", "identifier", "student_username", "student_name", "exam", "lms_state",
-    "close_reason", "grade", "grade_max", "attempt_started_at", "attempt_closed_at",
-    "vendor", "proctoring_status", "proctoring_score", "threshold", "duration_minutes",
-    "proctoring_started_at", "proctoring_stopped_at", "proctor", "conclusion", "comment",
-    "protocol_link", "flags", "flag_reasons",
+def _result(name: str) -> Callable[[ResultRow], Any]:
+    return lambda row: getattr(row.result, name) if row.result else None
+
+
+def _attempt(name: str) -> Callable[[ResultRow], Any]:
+    return lambda row: getattr(row.attempt, name)
+
+
+def _average(code: str) -> Callable[[ResultRow], Any]:
+    def value(row: ResultRow) -> Any:
+        result = row.result
+        averages = result.averages if result and isinstance(result.averages, dict) else {}
+        found = averages.get(code)
+        return found if isinstance(found, (int, float)) and not isinstance(found, bool) else None
+    return value
+
+
+# Each column as (header, how to read its value from a row): one list, so a header can
+# never drift from its value.
+COLUMN_VALUES: list[tuple[str, Callable[[ResultRow], Any]]] = [
+    ("attempt_id", _attempt("id")),
+    ("identifier", _attempt("identifier")),
+    ("student_username", lambda row: row.attempt.user.username),
+    ("student_name", lambda row: row.attempt.user.display_name),
+    ("exam", lambda row: row.attempt.exam.title),
+    ("lms_state", _attempt("state")),
+    ("close_reason", _attempt("close_reason")),
+    ("grade", _attempt("score")),
+    ("grade_max", _attempt("max_score")),
+    ("attempt_started_at", _attempt("started_at")),
+    ("attempt_closed_at", _attempt("closed_at")),
+    ("vendor", _attempt("vendor")),
+    ("proctoring_status", _result("status")),
+    ("proctoring_score", _result("score")),
+    ("threshold", lambda row: row.threshold),
+    ("duration_minutes", _result("duration")),
+    ("proctoring_started_at", _result("started_at")),
+    ("proctoring_stopped_at", _result("stopped_at")),
+    ("proctor", _result("proctor")),
+    ("conclusion", _result("conclusion")),
+    ("comment", _result("comment")),
+    ("protocol_link", _result("link")),
+    ("flags", lambda row: "; ".join(flag.label for flag in row.flags)),
+    ("flag_reasons", lambda row: " | ".join(flag.reason for flag in row.flags)),
     # Evidence by source: the proctoring server's, then the page's (a claim only).
-    "vendor_start_confirmed_at", "vendor_first_delivery_at", "vendor_status_call",
-    "page_reported_start_at", "page_reported_stop_at",
-] + [f"avg_{code} ({name})" for code, name in METRIC_NAMES.items()]
+    ("vendor_start_confirmed_at", _attempt("vendor_started_at")),
+    ("vendor_first_delivery_at", _attempt("vendor_first_delivery_at")),
+    ("vendor_status_call", _attempt("vendor_status")),
+    ("page_reported_start_at", _attempt("page_started_at")),
+    ("page_reported_stop_at", _attempt("page_stopped_at")),
+] + [(f"avg_{code} ({name})", _average(code)) for code, name in METRIC_NAMES.items()]
+COLUMNS = [header for header, _ in COLUMN_VALUES]
 
 
 def cell(value: Any) -> str | int | float:
@@ -48,27 +90,8 @@ def cell(value: Any) -> str | int | float:
 
 
 def row_values(row: ResultRow) -> list[Any]:
-    attempt, result = row.attempt, row.result
-    averages = result.averages if result and isinstance(result.averages, dict) else {}
-    values = [
-        attempt.id, attempt.identifier, attempt.user.username, attempt.user.display_name,
-        attempt.exam.title, attempt.state, attempt.close_reason, attempt.score,
-        attempt.max_score, attempt.started_at, attempt.closed_at, attempt.vendor,
-        result.status if result else None, result.score if result else None, row.threshold,
-        result.duration if result else None, result.started_at if result else None,
-        result.stopped_at if result else None, result.proctor if result else None,
-        result.conclusion if result else None, result.comment if result else None,
-        result.link if result else None,
-        "; ".join(flag.label for flag in row.flags),
-        " | ".join(flag.reason for flag in row.flags),
-        attempt.vendor_started_at, attempt.vendor_first_delivery_at, attempt.vendor_status,
-        attempt.page_started_at, attempt.page_stopped_at,
-    ]
-    for code in METRIC_NAMES:
-        value = averages.get(code)
-        values.append(value if isinstance(value, (int, float)) and not isinstance(value, bool)
-                      else None)
-    return values
+    """The row's values, in the order of COLUMNS."""
+    return [value(row) for _, value in COLUMN_VALUES]
 
 
 def csv_lines(rows: Iterable[ResultRow]) -> Iterator[str]:
