@@ -13,10 +13,10 @@ from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
 from portal.proctoring.outbox.models import OutboxJob
+from portal.proctoring.vocabulary import METRIC_CODES
 from tests.conftest import add_user
 
-ZERO_AVERAGES = {code: 0 for code in ("b1", "b2", "b3", "c1", "c2", "c3", "c4", "c5", "k1",
-                                      "m1", "m2", "n1", "n2", "s1", "s2")}
+ZERO_AVERAGES = {code: 0 for code in METRIC_CODES}
 
 
 def seed_attempt(exam, user, *, state: str = "submitted", started: datetime | None = None,

@@ -9,10 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
-
-RESULT_STATUSES = ("started", "skipped", "stopped", "accepted", "rejected")
-FINAL_STATUSES = ("skipped", "stopped", "accepted", "rejected")
-VERDICT_STATUSES = ("accepted", "rejected")
+# The contract's statuses live in vocabulary.py (callers import them from here too).
+from portal.proctoring.vocabulary import (FINAL_STATUSES, RESULT_STATUSES,  # noqa: F401
+                                          VERDICT_STATUSES)
 
 
 class ProctoringResult(db.Model):
@@ -21,7 +20,7 @@ class ProctoringResult(db.Model):
     __tablename__ = "proctoring_results"
     __table_args__ = (
         CheckConstraint(
-            "status IS NULL OR status IN ('started', 'skipped', 'stopped', 'accepted', 'rejected')",
+            f"status IS NULL OR status IN ({', '.join(map(repr, RESULT_STATUSES))})",
             name="ck_results_status"),
     )
 
