@@ -11,7 +11,7 @@ import hmac
 import secrets
 from typing import Callable
 
-from flask import current_app, jsonify, redirect, request, session, url_for
+from flask import current_app, jsonify, request, session
 
 
 def credentials_ok(username: str, password: str) -> bool:
@@ -68,14 +68,4 @@ def api_login_required(view: Callable) -> Callable:
             response.headers["WWW-Authenticate"] = 'Basic realm="sandbox console"'
             return response, 401
         return view(proctor, *args, **kwargs)
-    return wrapped
-
-
-def page_login_required(view: Callable) -> Callable:
-    """HTML guard: send anonymous visitors to the login form."""
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        if current_proctor() is None:
-            return redirect(url_for("console.index"))
-        return view(*args, **kwargs)
     return wrapped

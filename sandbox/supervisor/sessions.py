@@ -17,8 +17,6 @@ from ..store import Store
 from . import metrics as metric_rules
 from .webhooks import enqueue_webhook
 
-ENDED = ("stopped", "skipped", "accepted", "rejected")
-
 
 class SessionError(Exception):
     """A request the session's state does not allow; ``status`` is the HTTP code."""

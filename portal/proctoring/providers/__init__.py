@@ -51,10 +51,6 @@ class ReconcileReport:
 
 class Provider(Protocol):
     name: str
-    # True: the test page runs in the portal, with the vendor's SDK on it (Supervisor).
-    # False: the vendor frames the test page itself (Constructor), so the portal's own
-    # attempt page sends an open attempt back through `launch`.
-    hosts_test_page: bool
 
     def launch(self, attempt: "Attempt") -> "Response | str":
         """The response to **Start exam**: the page that starts the proctored test."""

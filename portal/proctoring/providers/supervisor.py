@@ -129,7 +129,6 @@ class SupervisorProvider:
     """The page runs the SDK; the server reports by webhook; nothing to send or ask."""
 
     name = "supervisor"
-    hosts_test_page = True
     # Its endpoints (token, token link, framed page, webhook) are the portal's
     # proctoring views (proctoring/views.py, proctoring/webhooks.py).
     blueprints = ()

@@ -17,7 +17,6 @@ class ConstructorProvider:
     """Constructor frames the test page itself; closing enqueues the finish call."""
 
     name = constructor.VENDOR
-    hosts_test_page = False
 
     def launch(self, attempt: Attempt):
         """The auto-posting start form (static/js/autopost.js; a button without JS).
