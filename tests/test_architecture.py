@@ -247,3 +247,27 @@ def test_no_imports_across(package, forbidden):
     offending = sorted((path, module) for path, module in imported_modules(package)
                        if module == forbidden or module.startswith(forbidden + "."))
     assert offending == []
+
+
+# ---- the exams core at run time ----------------------------------------------------------
+
+def test_importing_the_exams_core_loads_no_proctoring_module():
+    # Signals and hooks, not imports: the exam flow runs without proctoring loaded until
+    # the app factory wires it in (portal/proctoring/setup.py).
+    import subprocess
+    import sys
+
+    code = ("import sys, portal.exams.services, portal.exams.views; "
+            "print(sorted(m for m in sys.modules if m.startswith('portal.proctoring')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PORTAL.parent, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_an_app_without_proctoring_hooks_refuses_to_start_an_exam():
+    from flask import Flask
+
+    from portal.exams import signals
+
+    with Flask(__name__).app_context(), pytest.raises(RuntimeError, match="no proctoring hooks"):
+        signals.proctoring()
