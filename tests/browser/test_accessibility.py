@@ -221,6 +221,36 @@ def test_test_page_before_during_and_after_the_test(site):
     assert not problems, "\n".join(problems)
 
 
+def test_constructor_frame_and_the_refused_framed_page(site, browser):
+    """Under Constructor Proctor the student sees the vendor's page framing the test, and,
+    opened on its own, the framed page's refusal."""
+    stack = site.stack
+    with stack.db():
+        add_user("student9", display_name="Mary Jackson", password="student9pw")
+    context = browser.new_context(viewport=SIZES["desktop"], reduced_motion="reduce")
+    site.guard.attach(context)
+    site.guard.allow(r"status of 403 .*/attempts/\d+/framed")  # the refusal checked below
+    stack.portal_app.config["PROCTOR_VENDOR"] = "constructor"
+    try:
+        page = context.new_page()
+        _log_in(page, stack, "student9", "student9pw", "/")
+        page.goto(stack.url(f"/exams/{site.ids['exam']}"))
+        page.get_by_role("button", name="Start exam").click()
+        page.wait_for_url(f"{stack.sandbox_url}/integration/simple/portal/start/")
+        expect(page.frame_locator("#test-frame").get_by_text("Question 1 of 7")).to_be_visible()
+        problems = audit(page, "constructor-frame")
+        with stack.db():
+            attempt_id = db.session.scalar(select(Attempt.id).join(Attempt.user)
+                                           .where(User.username == "student9"))
+        page.goto(stack.url(f"/attempts/{attempt_id}/framed"))
+        expect(page.get_by_role("alert")).to_contain_text("Start the test through the proctoring service")
+        problems += audit(page, "framed-refused")
+    finally:
+        stack.portal_app.config["PROCTOR_VENDOR"] = "supervisor"
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
 # ---- the sandbox's pages a student can reach --------------------------------------------
 
 SANDBOX_PAGES = {
