@@ -221,6 +221,36 @@ def test_test_page_before_during_and_after_the_test(site):
     assert not problems, "\n".join(problems)
 
 
+def test_token_link_page(site, browser):
+    """The proctoring server's page a token link opens (the way in when the SDK cannot
+    load on the portal's page): it starts proctoring and shows the test over itself."""
+    stack = site.stack
+    with stack.db():
+        add_user("student10", display_name="Dorothy Vaughan", password="student10pw")
+    context = browser.new_context(viewport=SIZES["desktop"], reduced_motion="reduce")
+    site.guard.attach(context)
+    try:
+        page = context.new_page()
+        _log_in(page, stack, "student10", "student10pw", "/")
+        page.goto(stack.url(f"/exams/{site.ids['exam']}"))
+        page.get_by_role("button", name="Start exam").click()
+        link = page.evaluate("JSON.parse(document.getElementById('attempt-config').textContent)"
+                             ".tokenLinkUrl")
+        page.goto(stack.url(link))
+        agree = page.get_by_role("button", name="I agree")  # the SDK's rules step, again
+        expect(agree).to_be_visible(timeout=15_000)
+        problems = audit(page, "token-link-rules")
+        agree.click()
+        expect(page.locator("#frame-status")).to_have_text(
+            "Proctoring started: the test is shown over this page.", timeout=15_000)
+        expect(page.frame_locator("iframe").first.get_by_text("Question 1 of 7")).to_be_visible(
+            timeout=15_000)
+        problems += audit(page, "token-link-test")  # the page and the framed test
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
 def test_constructor_frame_and_the_refused_framed_page(site, browser):
     """Under Constructor Proctor the student sees the vendor's page framing the test, and,
     opened on its own, the framed page's refusal."""
