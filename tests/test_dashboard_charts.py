@@ -105,8 +105,19 @@ def test_histogram_is_accessible_svg():
 
 
 def test_histogram_of_nothing_is_flat():
-    svg = parse_svg(charts.histogram_chart([]))
-    assert {float(r.get("height")) for r in svg.iter(f"{SVG}rect")} == {0.0}
+    svg = parse_svg(charts.histogram_chart([]))  # horizontal bars: no length
+    assert {float(r.get("width")) for r in svg.iter(f"{SVG}rect")} == {0.0}
+
+
+@pytest.mark.parametrize("draw", [lambda: charts.histogram_chart([12, 95, 91]),
+                                  lambda: charts.metric_means_chart({"c2": 30, "n1": 5})])
+def test_summary_charts_are_drawn_phone_narrow(draw):
+    """A phone shows them at (nearly) their own size, so their text stays readable: no
+    wider than 360 units, and nothing drawn outside that."""
+    svg = parse_svg(draw())
+    assert float(svg.get("width")) <= 360 and svg.get("viewBox") == f"0 0 {svg.get('width')} {svg.get('height')}"
+    for rect in svg.iter(f"{SVG}rect"):
+        assert float(rect.get("x")) + float(rect.get("width")) <= float(svg.get("width"))
 
 
 # ---- mean averages ---------------------------------------------------------------------------

@@ -227,18 +227,18 @@ def test_overdue_attempts_expire_when_the_dashboard_looks(page, exam, student):
 
 def test_page_polls_a_partial_with_the_same_filters(page, mixed):
     html = page("/dashboard?status=accepted&q=ada")
-    live = re.search(r'<div id="results-live"[^>]*hx-get="([^"]+)" hx-trigger="every (\d+)s"', html)
+    live = re.search(r'<div id="results-live"[^>]*data-poll-url="([^"]+)" data-poll-seconds="(\d+)"', html)
     assert live, "the table is not polled"
     assert live.group(1).startswith("/dashboard/rows?status=accepted&amp;q=ada&amp;v=")
-    assert 'src="/static/vendor/htmx/htmx.min.js"' in html
-    assert '"includeIndicatorStyles": false' in html
+    assert 'src="/static/js/dashboard.js"' in html
+    assert re.search(r'<p id="live-announcer"[^>]*aria-live="polite"', html)
     # The CSP forbids inline scripts: every script has a src.
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
 
 
 def test_partial_answers_204_until_something_changes(client, page, mixed):
     html = page("/dashboard/rows?status=accepted")
-    url = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    url = re.search(r'data-poll-url="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert row_ids(html) == [mixed["ada"].id]
     assert client.get(url).status_code == 204
     result = db.session.get(Attempt, mixed["ada"].id).result
@@ -253,7 +253,7 @@ def test_partial_shows_new_rows_for_the_filter_only(client, page, exam):
     alan = add_user("alan", display_name="Alan Turing")
     bob = add_user("bob", display_name="Bob")
     html = page("/dashboard/rows?status=accepted")
-    url = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    url = re.search(r'data-poll-url="([^"]+)"', html).group(1).replace("&amp;", "&")
     seed_result(seed_attempt(exam, alan), status="accepted", score=99)
     seed_result(seed_attempt(exam, bob), status="rejected", score=1)
     fresh = client.get(url).get_data(as_text=True)
@@ -299,7 +299,7 @@ def test_unchanged_poll_reads_no_table(client, page, mixed):
     """Nothing changed: the 204 comes from the change stamp alone, without the table's
     queries (no join of attempts and results, no metrics timeline) or a render."""
     html = page("/dashboard/rows")
-    url = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    url = re.search(r'data-poll-url="([^"]+)"', html).group(1).replace("&amp;", "&")
     with counted_queries() as seen:
         assert client.get(url).status_code == 204
     table_reads = [s for s in seen if "JOIN" in s or "GROUP BY" in s]
@@ -311,7 +311,7 @@ def test_poll_sees_a_new_metrics_sample(client, page, exam, student):
     """The live score comes from the latest metrics sample: a new one is a change."""
     attempt = seed_attempt(exam, student, state="in_progress", minutes_ago=2)
     html = page("/dashboard/rows")
-    url = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    url = re.search(r'data-poll-url="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert client.get(url).status_code == 204
     seed_samples(attempt, [(37, 50, False, None)])
     changed = client.get(url)

@@ -95,26 +95,32 @@ def averages_bars(averages: Mapping[str, float] | None) -> Markup:
 
 # ---- exam summary: mean averages, one labelled bar per metric ---------------------------
 
+# The larger charts are drawn narrow (CHART_W user units, shown at most that wide): a
+# phone shows them at nearly full size, so their 11-unit text stays readable, instead of
+# shrinking a wide drawing to half its size.
+CHART_W = 360
+
+
 def metric_means_chart(means: Mapping[str, float]) -> Markup:
-    """Horizontal bars with each metric's name written beside it (all 15, zeros too)."""
-    row_h, label_w, bar_w, value_w = 22, 330, 260, 50
-    width, height = label_w + bar_w + value_w, row_h * len(METRIC_NAMES) + 4
+    """One bar per metric (all 15, zeros too), its name written above it and its value at
+    the right."""
+    row_h, bar_h, label_h = 34, 10, 15
+    width, height = CHART_W, row_h * len(METRIC_NAMES) + 2
     rows = []
     for i, code in enumerate(METRIC_NAMES):
         value = _number(means.get(code))
         y = i * row_h + 2
-        length = 0.0 if value is None else min(max(value, 0.0), 100.0) / 100 * bar_w
+        length = 0.0 if value is None else min(max(value, 0.0), 100.0) / 100 * width
         level = "none" if value is None else _level(value)
         rows.append(Markup(
             '<g class="bar bar-{level}"><title>{label}: {shown}</title>'
             '<text x="0" y="{ty}" class="axis-label">{label}</text>'
-            '<rect x="{x}" y="{y}" width="{bw}" height="{bh}" class="track"></rect>'
-            '<rect x="{x}" y="{y}" width="{len}" height="{bh}"></rect>'
-            '<text x="{vx}" y="{ty}" class="value-label">{shown}</text></g>').format(
+            '<text x="{w}" y="{ty}" class="value-label" text-anchor="end">{shown}</text>'
+            '<rect x="0" y="{y}" width="{w}" height="{bh}" class="track"></rect>'
+            '<rect x="0" y="{y}" width="{len}" height="{bh}"></rect></g>').format(
                 level=level, label=metric_label(code),
                 shown="not reported" if value is None else fmt(value),
-                ty=y + 14, x=label_w, y=y + 3, bw=bar_w, bh=row_h - 8, len=fmt(length),
-                vx=label_w + bar_w + 6))
+                ty=y + 12, y=y + label_h + 2, w=width, bh=bar_h, len=fmt(length)))
     return Markup(
         '<svg class="chart means-chart" role="img" aria-label="{label}" width="{w}" '
         'height="{h}" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg">'
@@ -137,35 +143,34 @@ def histogram_bins(scores: Sequence[float], bins: int = 10) -> list[tuple[str, i
 
 
 def histogram_chart(scores: Sequence[float]) -> Markup:
-    """The proctoring scores' distribution: ten bars with counts written above them."""
+    """The proctoring scores' distribution: one horizontal bar per range of ten, the range
+    written at the left and the count at the bar's end."""
     bins = histogram_bins(scores)
-    left, bottom, top, bar_w, gap, plot_h = 8, 24, 18, 40, 6, 140
-    width = left * 2 + len(bins) * (bar_w + gap)
-    height = top + plot_h + bottom
+    label_w, count_w, row_h, bar_h = 52, 40, 22, 14
+    bar_w = CHART_W - label_w - count_w
+    width, height = CHART_W, row_h * len(bins) + 2
     most = max((count for _, count in bins), default=0) or 1
     bars = []
     for i, (label, count) in enumerate(bins):
-        x = left + i * (bar_w + gap)
-        h = count / most * plot_h
-        y = top + plot_h - h
+        y = i * row_h + 2
+        length = count / most * bar_w
         bars.append(Markup(
             '<g class="bar"><title>Score {label}: {count} attempt{s}</title>'
-            '<rect x="{x}" y="{y}" width="{w}" height="{h}"></rect>'
-            '<text x="{cx}" y="{ly}" class="value-label" text-anchor="middle">{count}</text>'
-            '<text x="{cx}" y="{ay}" class="axis-label" text-anchor="middle">{label}</text>'
-            '</g>').format(label=label, count=count, s="" if count == 1 else "s", x=x,
-                           y=fmt(y), w=bar_w, h=fmt(h), cx=x + bar_w / 2, ly=fmt(y - 4),
-                           ay=top + plot_h + 16))
+            '<text x="0" y="{ty}" class="axis-label">{label}</text>'
+            '<rect x="{x}" y="{y}" width="{len}" height="{bh}"></rect>'
+            '<text x="{cx}" y="{ty}" class="value-label">{count}</text>'
+            '</g>').format(label=label, count=count, s="" if count == 1 else "s", x=label_w,
+                           y=y + 2, len=fmt(length), bh=bar_h, ty=y + 14,
+                           cx=fmt(label_w + length + 6)))
     described = "; ".join(f"{label}: {count}" for label, count in bins)
     return Markup(
         '<svg class="chart histogram" role="img" aria-label="{label}" width="{w}" '
         'height="{h}" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg">'
         '<title>Proctoring score distribution</title>'
-        '<line x1="{l}" x2="{r}" y1="{b}" y2="{b}" class="axis"></line>{bars}</svg>').format(
+        '<line x1="{l}" x2="{l}" y1="0" y2="{h}" class="axis"></line>{bars}</svg>').format(
             label=f"Proctoring scores of {len(scores)} results, attempts per score range: "
                   f"{described}.",
-            w=width, h=height, l=left, r=width - left, b=top + plot_h,
-            bars=Markup("").join(bars))
+            w=width, h=height, l=label_w, bars=Markup("").join(bars))
 
 
 # ---- attempt detail: the metrics timeline --------------------------------------------------

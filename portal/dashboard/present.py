@@ -71,7 +71,12 @@ def other_details(details: Any) -> dict[str, Any]:
     return {k: v for k, v in details.items() if k not in KNOWN_DETAIL_KEYS}
 
 
-def minutes(value: float | None) -> str:
-    if value is None:
+def duration(minutes: float | None) -> str:
+    """A session's length (the vendor reports minutes): `45 s` under a minute (a short
+    session must not read `0 min`), else `24 min` or `1.5 min`; an em dash when unknown."""
+    if minutes is None:
         return "—"
-    return f"{round(value, 1):g} min"
+    seconds = round(minutes * 60)
+    if seconds < 60:
+        return f"{max(0, seconds)} s"
+    return f"{round(minutes, 1):g} min"

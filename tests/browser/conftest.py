@@ -60,33 +60,41 @@ class Stack:
         return self.portal_app.app_context()
 
 
+def start_stack(tmp_path, shutdowns: list[Callable[[], None]],
+                portal: dict[str, Any] | None = None,
+                sandbox: dict[str, Any] | None = None) -> Stack:
+    """Serve the portal (demo data, a SQLite file in `tmp_path`) and a sandbox wired to
+    it; append their shutdowns to `shutdowns` (the caller runs them, last first)."""
+    app = make_app("sqlite", tmp_path, **(portal or {}))
+    with app.app_context():
+        load_demo_data()
+        db.session.commit()
+    portal_url, stop_portal = serve(app, "portal-live")
+    shutdowns.append(stop_portal)
+    config = app.config
+    sandbox_settings = {
+        "SANDBOX_JWT_SECRET": config["PROCTOR_JWT_SECRET"],
+        "SANDBOX_WEBHOOK_KEY": config["PROCTOR_WEBHOOK_KEYS"][0],
+        "SANDBOX_CONSTRUCTOR_SECRET": config["CONSTRUCTOR_JWT_SECRET"],
+        "SANDBOX_CONSTRUCTOR_INTEGRATION": config["CONSTRUCTOR_INTEGRATION"],
+        "SANDBOX_REVIEW_URL": portal_url + "/api/constructor/review",
+        "SANDBOX_METRICS_PERIOD": 0.5,
+        **(sandbox or {}),
+    }
+    sandbox_url, sandbox_app, stop_sandbox = serve_sandbox(sandbox_settings)
+    shutdowns.append(stop_sandbox)
+    # Each side learns the other's address once both are listening.
+    config.update(PROCTOR_URL=sandbox_url, CONSTRUCTOR_URL=sandbox_url, PUBLIC_URL=portal_url)
+    return Stack(portal_url, sandbox_url, app, sandbox_app)
+
+
 @pytest.fixture
 def make_stack(tmp_path) -> Callable[..., Stack]:
     """stack(portal={...}, sandbox={...}): start both servers with these overrides."""
     shutdowns: list[Callable[[], None]] = []
 
     def start(portal: dict[str, Any] | None = None, sandbox: dict[str, Any] | None = None) -> Stack:
-        app = make_app("sqlite", tmp_path, **(portal or {}))
-        with app.app_context():
-            load_demo_data()
-            db.session.commit()
-        portal_url, stop_portal = serve(app, "portal-live")
-        shutdowns.append(stop_portal)
-        config = app.config
-        sandbox_settings = {
-            "SANDBOX_JWT_SECRET": config["PROCTOR_JWT_SECRET"],
-            "SANDBOX_WEBHOOK_KEY": config["PROCTOR_WEBHOOK_KEYS"][0],
-            "SANDBOX_CONSTRUCTOR_SECRET": config["CONSTRUCTOR_JWT_SECRET"],
-            "SANDBOX_CONSTRUCTOR_INTEGRATION": config["CONSTRUCTOR_INTEGRATION"],
-            "SANDBOX_REVIEW_URL": portal_url + "/api/constructor/review",
-            "SANDBOX_METRICS_PERIOD": 0.5,
-            **(sandbox or {}),
-        }
-        sandbox_url, sandbox_app, stop_sandbox = serve_sandbox(sandbox_settings)
-        shutdowns.append(stop_sandbox)
-        # Each side learns the other's address once both are listening.
-        config.update(PROCTOR_URL=sandbox_url, CONSTRUCTOR_URL=sandbox_url, PUBLIC_URL=portal_url)
-        return Stack(portal_url, sandbox_url, app, sandbox_app)
+        return start_stack(tmp_path, shutdowns, portal, sandbox)
 
     yield start
     for shutdown in reversed(shutdowns):
