@@ -156,7 +156,6 @@ PROVIDERS = PORTAL / "proctoring" / "providers"
 # Portal modules outside providers/ that may name a vendor, each with its reason.
 VENDOR_NAME_ALLOWED: dict[str, str] = {
     "portal/exams/importer.py": "PyYAML's add_constructor: a YAML word, not the vendor",
-    "portal/dashboard/present.py": "the alias constructor_warnings: the name templates/dashboard/attempt.html calls (not this change's markup)",
     "portal/config.py": "the vendors' settings and their checks (environment names are the deployment's interface); not yet declared by the providers",
     "portal/api/openapi.py": "documents each vendor's endpoint with its schema; not yet handed over by the providers",
     "portal/proctoring/check.py": "`proctor check` probes the Supervisor SDK's URL; not yet a provider's checklist",

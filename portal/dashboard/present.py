@@ -60,10 +60,6 @@ def warnings(details: Any) -> list[dict[str, Any]]:
     return shown
 
 
-# The name templates/dashboard/attempt.html calls (its markup is not this change's).
-constructor_warnings = warnings
-
-
 def other_details(details: Any) -> dict[str, Any]:
     """Vendor extras not shown elsewhere on the page."""
     if not isinstance(details, dict):
