@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from flask import Response
 
-    from portal.exams.models import Attempt
+    from portal.exams.models import Attempt, Exam
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class Provider(Protocol):
 
     def attempt_closed(self, attempt: "Attempt") -> None:
         """Called inside the transaction that closed the attempt."""
+
+    def student_steps(self, exam: "Exam") -> list[str]:
+        """What the proctoring will ask of the student before and during the test
+        (equipment, checks), in words for the exam's intro page."""
 
     def confirm_start(self, attempt: "Attempt", now: "datetime") -> StartCheck:
         """Before the questions are released: does the vendor confirm the session

@@ -27,7 +27,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, St
                       ValidationError)
 
 from portal.db_types import isoformat_z, utcnow
-from portal.exams.models import Attempt
+from portal.exams.models import Attempt, Exam
 from portal.proctoring import providers, tokens
 from portal.proctoring.outbox import http, jobs
 from portal.proctoring.outbox.models import OutboxJob
@@ -154,6 +154,18 @@ class ConstructorProvider:
             abort(503, description=str(error))
         return render_template("constructor/start.html", attempt=attempt, exam=attempt.exam,
                                start_url=start_url(), token=token)
+
+    def student_steps(self, exam: Exam) -> list[str]:
+        """Constructor's proctor app runs its own checks before it shows the test
+        (contract §2), in its window: the portal's page is framed inside it."""
+        return [
+            "A webcam and a microphone, allowed for the proctoring service's site.",
+            "A current Chrome, Edge or Firefox and a stable internet connection.",
+            "Before the test the proctoring service checks your identity (an ID document) "
+            "and your computer, then shows the test in its own window.",
+            "Stay in that window until you submit: the proctoring service sends you back "
+            "to this portal at the end.",
+        ]
 
     def attempt_closed(self, attempt: Attempt) -> None:
         """Enqueue the finish call in the caller's transaction (transactional outbox)."""
