@@ -28,6 +28,9 @@ export const STOP_TRIES = 3;
 export const STOP_RETRY_WAIT_MS = 1_000;
 // The time left is redrawn this often.
 export const CLOCK_TICK_MS = 1_000;
+// After the deadline, the page waits this long (clocks differ a little) before it asks
+// the server to close the attempt.
+export const TIME_UP_GRACE_MS = 1_000;
 // Announced once each, when the time left falls to them.
 export const TIME_WARNINGS = [
   { leftSeconds: 300, text: "5 minutes left." },

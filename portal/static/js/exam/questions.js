@@ -251,6 +251,7 @@ export function showSubmitted(score, maxScore) {
   $("test").hidden = true;
   $("submitted-score").textContent = `${score} / ${maxScore}`;
   $("submitted").hidden = false;
+  announce(`Answers submitted. Your score: ${score} / ${maxScore}.`);
 }
 
 export function wireQuestions() {

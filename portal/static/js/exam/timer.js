@@ -1,8 +1,9 @@
 // The time left, its warnings ("5 minutes left", "1 minute left"), and the time limit.
-import { $, cfg, CLOCK_TICK_MS, TIME_WARNINGS } from "./config.js";
+import { $, cfg, CLOCK_TICK_MS, TIME_UP_GRACE_MS, TIME_WARNINGS } from "./config.js";
 import { announce } from "./announce.js";
 import { timeLeftMs } from "./clock.js";
 import { ENDED_BY, endSession } from "./end.js";
+import { log } from "./log.js";
 import { endProctoring } from "./sdk.js";
 import { state } from "./state.js";
 
@@ -36,9 +37,19 @@ export function startClock() {
   tick();
 }
 
-// The server expires the attempt with what was saved; the page ends the proctoring
-// (inside the vendor's frame the vendor does that, and moves on by itself).
-function timeUp() {
+// The server expires the attempt with what was saved, on its next request after the
+// deadline: the page makes that request (the result page, which closes a due attempt)
+// before it ends the proctoring, or the proctoring server's "stopped" webhook could close
+// it first, as ended by the proctoring. Inside the vendor's frame the vendor ends the
+// session and moves on by itself.
+async function timeUp() {
   endSession(ENDED_BY.timeLimit());
-  if (cfg.startMode !== "framed") endProctoring();
+  if (cfg.startMode === "framed") return;
+  await new Promise((resolve) => setTimeout(resolve, TIME_UP_GRACE_MS));
+  try {
+    await fetch(cfg.urls.result, { credentials: "same-origin" });
+  } catch (error) {
+    log("error", "time up", error.message);
+  }
+  await endProctoring();
 }
