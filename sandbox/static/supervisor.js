@@ -112,8 +112,10 @@
     // that a page reserving its measured size is never covered by it.
     '.sv-widget{position:fixed;right:8px;bottom:8px;z-index:2147482000;background:#fff;color:#111;',
     'border:1px solid #bbb;border-radius:10px;padding:6px;font:12px/1.3 system-ui,sans-serif;',
-    'box-shadow:0 2px 10px rgba(0,0,0,.25);width:190px;max-height:calc(100vh - 16px);overflow:auto;',
+    'box-shadow:0 2px 10px rgba(0,0,0,.25);width:190px;max-height:50vh;overflow:auto;',
     'box-sizing:border-box}',
+    // Expanded on a small viewport it grows wide rather than tall.
+    '@media ' + COMPACT_MEDIA + '{.sv-widget:not(.sv-collapsed){width:min(360px,calc(100vw - 16px))}}',
     '.sv-widget-head{display:flex;align-items:center;gap:6px}',
     '.sv-camera{position:relative;flex:none;width:64px;height:64px;border-radius:50%;',
     'overflow:hidden;border:4px solid #2e7d32;background:#233047;box-sizing:border-box}',
