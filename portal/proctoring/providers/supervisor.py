@@ -108,7 +108,6 @@ def page_config(attempt: Attempt, framed: bool, auto_start: bool = False) -> dic
     return {
         "attemptId": attempt.id,
         "startMode": start_mode(attempt, framed, auto_start),
-        "state": attempt.state,
         "closeReason": attempt.close_reason,
         "score": attempt.score,
         "maxScore": attempt.max_score,
@@ -116,7 +115,6 @@ def page_config(attempt: Attempt, framed: bool, auto_start: bool = False) -> dic
         "provider": config["PROCTOR_PROVIDER"],
         # Inside the vendor's frame (token link) the vendor runs proctoring: no SDK here.
         "sdkUrl": None if framed else config["PROCTOR_URL"] + "/sdk/supervisor.js",
-        "framed": framed,
         "debug": bool(config["PROCTOR_DEBUG_PANEL"] or request.args.get("debug") == "1"),
         "tokenLinkUrl": None if framed else url_for("proctoring.token_link", **ids),
         # The server refuses more (HTTP 429): the page sends fewer.
