@@ -49,6 +49,9 @@ export function onMetrics(data) {
 }
 
 function queueSample(data) {
+  // The server takes samples only while the attempt runs: from the submit on there is
+  // nothing more to send (what was queued went before it, or with the end).
+  if (state.phase === "submitting" || state.phase === "closed") return;
   const m = state.metrics;
   const sample = { metrics: data.metrics, peak: data.peak, score: data.score,
                    threshold: data.threshold, violated: !!data.violated };

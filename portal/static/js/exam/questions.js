@@ -225,6 +225,7 @@ function confirmSubmit() {
 async function submit() {
   const button = $("review-submit");
   button.disabled = true;
+  state.phase = "submitting";
   try {
     await flushSaves();
     await flushMetrics();
@@ -239,6 +240,7 @@ async function submit() {
     await endProctoring();
     window.location.assign(data.result_url);
   } catch (error) {
+    if (state.phase === "submitting") state.phase = "running";
     button.disabled = false;
     $("review-status").textContent = "Not submitted: " + error.message;
     announce("Not submitted: " + error.message);

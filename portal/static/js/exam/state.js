@@ -1,5 +1,6 @@
 // The page's one mutable state; every module reads and writes it here.
 //   phase: "starting" (proctoring not running yet) -> "running" (questions shown)
+//          -> "submitting" (back to "running" if the submit fails)
 //          -> "closed" (submitted, time up, or ended by the proctor or the server).
 export const state = {
   phase: "starting",

@@ -24,7 +24,7 @@ function warn(leftSeconds) {
 }
 
 function tick() {
-  if (state.phase !== "running") return;
+  if (state.phase === "closed") return;
   const left = timeLeftMs();
   const seconds = Math.floor(left / 1000);
   $("time-left").textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
