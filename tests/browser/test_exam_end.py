@@ -136,3 +136,30 @@ def test_time_warnings_and_the_time_limit(page, stack):
     page.wait_for_url(re.compile(r"/attempts/\d+/result$"))
     expect(page.locator("#attempt-ended")).to_contain_text("The time limit ended your test")
     assert current_attempt(stack).state == "expired"
+
+
+def test_an_attempt_the_server_closed_ends_at_the_next_save(page, stack, console_errors):
+    # Provoked below: the page learns of the close from the server's 409 (to a save, or
+    # to a metrics batch that happens to go first).
+    console_errors.allow(r"status of 409 .*/api/attempts/\d+/(answers/\d+|metrics)")
+    open_exam(page, stack)
+    pass_prechecks(page)
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
+    with stack.db():  # closed elsewhere (a webhook, staff): the page does not know yet
+        from portal.exams import services
+        services.terminate(db.session.get(Attempt, current_attempt(stack).id),
+                           "The proctoring server reports the session stopped.")
+        db.session.commit()
+    page.get_by_label("supervisor.start()").check()
+    dialog = page.get_by_role("alertdialog", name="Proctoring session ended")
+    expect(dialog).to_have_accessible_description(re.compile(
+        r"^The server closed your attempt: The proctoring session ended; the attempt is closed\."))
+    assert page.evaluate("document.activeElement.id") == "lockout"
+    expect(page.locator("#question input").first).to_be_disabled()
+    identifier = current_attempt(stack).identifier
+    for _ in range(50):  # and the page ended its proctoring session
+        session = stack.console("GET", f"/sessions/{identifier}").json()
+        if session["status"] == "stopped":
+            break
+        page.wait_for_timeout(100)
+    assert session["status"] == "stopped", session

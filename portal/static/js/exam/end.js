@@ -6,7 +6,7 @@ import { api } from "./api.js";
 import { openModal } from "./dialogs.js";
 import { log } from "./log.js";
 import { flushMetrics } from "./metrics.js";
-import { hideSdkUi } from "./sdk.js";
+import { endProctoring, hideSdkUi } from "./sdk.js";
 import { state } from "./state.js";
 
 export const ENDED_BY = {
@@ -18,9 +18,13 @@ export const ENDED_BY = {
 
 let shown = false;
 
-/** Stops the test where it is (no more saves; the last metrics go out) and shows the
- * end dialog with `message` (who ended it). Resolves once the metrics are sent. */
-export function endSession(message) {
+/** Stops the test where it is (no more saves or metrics) and shows the end dialog with
+ * `message` (who ended it). `sendMetrics`: the attempt still runs on the server (a
+ * proctor's end the page reports next), so the queued metrics go first; otherwise they
+ * are dropped (the server refuses them once the attempt closed or its time is up).
+ * Resolves once they are sent. */
+export function endSession(message, { sendMetrics = false } = {}) {
+  if (!sendMetrics) state.metrics.queue.length = 0;
   state.phase = "closed";
   const flushed = flushMetrics();
   state.saveTimers.forEach((timer) => clearTimeout(timer));
@@ -44,13 +48,16 @@ export function onProctoringStop(session) {
   log("event", "stop", session);
   if (state.phase === "closed") return;  // our own stop() after a submit or the time limit
   const message = session && session.proctor ? ENDED_BY.proctor(session.proctor) : ENDED_BY.system();
-  endSession(message)
+  endSession(message, { sendMetrics: true })
     .then(() => api("POST", cfg.urls.stopped))
     .catch((error) => log("error", "report stop", error.message));
 }
 
-/** The server answered 409: the attempt closed elsewhere (time, proctor, webhook). */
+/** The server answered 409: the attempt closed elsewhere (time, proctor, webhook), so
+ * the proctoring session has nothing left to watch (in the vendor's frame the vendor
+ * ends it). */
 export function closedElsewhere(message) {
   if (state.phase === "closed") return;
   endSession(ENDED_BY.server(message));
+  if (cfg.startMode !== "framed") endProctoring();
 }
