@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,6 @@ from portal.proctoring.models import MetricSample
 from portal.proctoring.page_events import METRIC_CODES
 
 SVG = "{http://www.w3.org/2000/svg}"
-EXAM_JS = Path(__file__).resolve().parents[1] / "portal" / "static" / "js" / "exam.js"
 
 
 def parse_svg(markup: str) -> ET.Element:
@@ -32,14 +30,6 @@ def samples(*rows, start=datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)):
 
 def test_metric_names_cover_exactly_the_codes():
     assert tuple(METRIC_NAMES) == METRIC_CODES
-
-
-def test_the_pages_copy_of_the_names_agrees():
-    """exam.js keeps its own copy (no build step); it must say the same words."""
-    script = EXAM_JS.read_text(encoding="utf-8")
-    block = re.search(r"var METRIC_NAMES = \{(.*?)\};", script, re.S).group(1)
-    in_js = dict(re.findall(r'(\w\d):\s*"([^"]+)"', block))
-    assert in_js == METRIC_NAMES
 
 
 def test_metric_words():

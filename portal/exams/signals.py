@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from flask import Response
 
-    from portal.exams.models import Attempt
+    from portal.exams.models import Attempt, Exam
 
 _signals = Namespace()
 
@@ -65,6 +65,10 @@ class ProctoringHooks(Protocol):
     def confirm_start(self, attempt: "Attempt", now: "datetime") -> StartCheck:
         """Does the proctoring server confirm the session started? May record what it
         learned on the attempt; the caller flushes and commits it whatever the answer."""
+
+    def student_steps(self, vendor: str, exam: "Exam") -> list[str]:
+        """What the proctoring will ask of the student (equipment, checks), in words for
+        the exam's intro page."""
 
 
 _HOOKS_KEY = "portal.exams.proctoring"

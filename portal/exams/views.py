@@ -61,7 +61,9 @@ def exam_page(exam_id: int):
     attempt = next((a for e, a in services.student_overview(current_user) if e.id == exam.id), None)
     if attempt is None and not exam.is_available(utcnow()):
         raise services.NotFound(f"No exam {exam_id}.")
-    return render_template("exams/exam.html", exam=exam, attempt=attempt)
+    vendor = attempt.vendor if attempt else services.vendor_for(exam)
+    return render_template("exams/exam.html", exam=exam, attempt=attempt,
+                           steps=signals.proctoring().student_steps(vendor, exam))
 
 
 @bp.post("/exams/<int:exam_id>/start")
@@ -136,4 +138,4 @@ def started(attempt_id: int):
     409/503 with `retry` while it does not (the page waits and asks again)."""
     attempt = services.report_started(services.get_own_attempt(current_user, attempt_id))
     return jsonify(state=attempt.state, started_at=attempt.started_at.isoformat(),
-                   deadline=attempt.deadline_at.isoformat())
+                   deadline=attempt.deadline_at.isoformat(), now=utcnow().isoformat())

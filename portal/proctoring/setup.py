@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 
 from portal.exams import signals
-from portal.exams.models import Attempt
+from portal.exams.models import Attempt, Exam
 from portal.proctoring import providers, results
 
 
@@ -23,6 +23,9 @@ class _ByProvider:
 
     def confirm_start(self, attempt: Attempt, now: datetime) -> signals.StartCheck:
         return providers.for_vendor(attempt.vendor).confirm_start(attempt, now)
+
+    def student_steps(self, vendor: str, exam: Exam) -> list[str]:
+        return providers.for_vendor(vendor).student_steps(exam)
 
 
 def _link_results(attempt: Attempt) -> None:

@@ -17,6 +17,9 @@
  *   (no logout(): the real build does not call it there) and sends the browser to
  *   `user.referer` (else `/`). Any end of the session (stop, close, the server's
  *   room:stop, another tab) removes the frame.
+ * The widget (the camera and the score) docks in the bottom-right corner of `el`'s page and
+ * has a collapse toggle; it starts collapsed on small viewports (phones, 200% zoom). A page
+ * that reserves the widget's measured size keeps its content clear of it.
  * Sandbox-only extensions: the violation buttons of the widget (`config.sandbox.violations`,
  * POST /api/sandbox/violation), `sandbox:inject` socket events, and the equipment check's
  * simulated failure (`config.sandbox.startError`).
@@ -42,6 +45,8 @@
 
   var CAMERA = { video: { width: 640, height: 480, frameRate: 10 }, audio: true };
   var CAMERA_RETRY_MS = 5000;
+  // Where the widget starts collapsed: a phone, or a desktop window at 200% zoom.
+  var COMPACT_MEDIA = '(max-width: 700px), (max-height: 500px)';
   var INVOKE_MS = 30000;  // p2p:invoke, so a proctor who opens the session finds the stream
 
   var TEXT = {
@@ -70,6 +75,8 @@
     testFrame: 'Test',
     frameBar: 'Proctored test',
     widget: 'Proctoring',
+    collapse: 'Hide the proctoring panel',
+    expand: 'Show the proctoring panel',
     inject: 'Sandbox: inject violation',
     clear: 'Clear'
   };
@@ -100,18 +107,33 @@
     '.sv-dialog h2{margin:0 0 .6em;font-size:1.2em}',
     '.sv-dialog .sv-label{margin:0 0 .3em;font-weight:bold;color:#b00020}',
     '.sv-dialog button{font:inherit;padding:.45em 1.2em;margin:.8em .5em 0 0;cursor:pointer}',
-    '.sv-widget{position:fixed;right:12px;bottom:12px;z-index:2147482000;background:#fff;color:#111;',
-    'border:1px solid #bbb;border-radius:10px;padding:8px;font:12px/1.3 system-ui,sans-serif;',
-    'box-shadow:0 2px 10px rgba(0,0,0,.25);width:190px}',
-    '.sv-camera{position:relative;width:72px;height:72px;border-radius:50%;margin:0 auto 6px;',
-    'overflow:hidden;border:4px solid #2e7d32;background:#233047}',
+    // The widget docks in the bottom-right corner, and collapses to the camera and the
+    // score (its toggle, or by default where the viewport is small: phones, 200% zoom), so
+    // that a page reserving its measured size is never covered by it.
+    '.sv-widget{position:fixed;right:8px;bottom:8px;z-index:2147482000;background:#fff;color:#111;',
+    'border:1px solid #bbb;border-radius:10px;padding:6px;font:12px/1.3 system-ui,sans-serif;',
+    'box-shadow:0 2px 10px rgba(0,0,0,.25);width:190px;max-height:50vh;overflow:auto;',
+    'box-sizing:border-box}',
+    // Expanded on a small viewport it grows wide rather than tall.
+    '@media ' + COMPACT_MEDIA + '{.sv-widget:not(.sv-collapsed){width:min(360px,calc(100vw - 16px))}}',
+    '.sv-widget-head{display:flex;align-items:center;gap:6px}',
+    '.sv-camera{position:relative;flex:none;width:64px;height:64px;border-radius:50%;',
+    'overflow:hidden;border:4px solid #2e7d32;background:#233047;box-sizing:border-box}',
     '.sv-camera.sv-violated{border-color:#c62828}',
     '.sv-camera video{width:100%;height:100%;object-fit:cover;transform:scaleX(-1)}',
     '.sv-score{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;',
-    'font-size:20px;font-weight:bold;color:#fff;text-shadow:0 0 4px #000}',
-    '.sv-widget fieldset{border:1px solid #ddd;margin:0;padding:4px}',
+    'font-size:18px;font-weight:bold;color:#fff;text-shadow:0 0 4px #000}',
+    '.sv-widget .sv-toggle{margin:0 0 0 auto;padding:2px 8px;border:1px solid #666;border-radius:4px;',
+    'background:#f4f4f4;color:#111;min-width:24px;min-height:24px}',
+    '.sv-widget button:focus-visible{outline:3px solid #1565c0;outline-offset:1px}',
+    '.sv-widget.sv-collapsed{width:auto}',
+    '.sv-widget.sv-collapsed .sv-camera{width:40px;height:40px;border-width:3px}',
+    '.sv-widget.sv-collapsed .sv-score{font-size:13px}',
+    '.sv-widget.sv-collapsed .sv-more{display:none}',
+    '.sv-widget fieldset{border:1px solid #ddd;margin:4px 0 0;padding:4px}',
     '.sv-widget button{font:inherit;margin:2px;cursor:pointer}',
     '.sv-widget [role=status]{margin:4px 0 0;color:#b00020}',
+    '.sv-widget [role=status]:empty{display:none}',
     '.sv-ok{color:#2e7d32}.sv-fail{color:#b00020;font-weight:bold}',
     // The token link's frame: over the page, under the widget and the dialogs.
     '.sv-frame{position:fixed;inset:0;z-index:2147481000;display:flex;flex-direction:column;background:#fff}',
@@ -826,7 +848,7 @@
       var camera = el('div', { class: 'sv-camera', role: 'img', 'aria-label': 'Camera and score',
         'data-score': '' }, [video, score]);
       var status = el('p', { role: 'status' });
-      var children = [camera];
+      var more = el('div', { class: 'sv-more', id: nextId('sv-more') });
       var presets = (this._config.sandbox || {}).violations;
       if (Array.isArray(presets)) {
         var buttons = presets.map(function (v) {
@@ -835,11 +857,23 @@
         });
         buttons.push(el('button', { type: 'button', text: TEXT.clear,
           onclick: function () { self._inject({ clear: true }); } }));
-        children.push(el('fieldset', {}, [el('legend', { text: TEXT.inject })].concat(buttons)));
+        more.appendChild(el('fieldset', {}, [el('legend', { text: TEXT.inject })].concat(buttons)));
       }
-      children.push(status);
+      more.appendChild(status);
+      var toggle = el('button', { type: 'button', class: 'sv-toggle', 'aria-controls': more.id });
       var widget = el('div', { class: 'sv-widget', id: 'supervisor-widget', role: 'region',
-        'aria-label': TEXT.widget }, children);
+        'aria-label': TEXT.widget }, [el('div', { class: 'sv-widget-head' }, [camera, toggle]), more]);
+      var setCollapsed = function (collapsed) {
+        widget.classList.toggle('sv-collapsed', collapsed);
+        toggle.setAttribute('aria-expanded', String(!collapsed));
+        toggle.setAttribute('aria-label', collapsed ? TEXT.expand : TEXT.collapse);
+        toggle.title = toggle.getAttribute('aria-label');
+        toggle.textContent = collapsed ? '+' : '−';
+      };
+      toggle.addEventListener('click', function () {
+        setCollapsed(!widget.classList.contains('sv-collapsed'));
+      });
+      setCollapsed(!!(global.matchMedia && global.matchMedia(COMPACT_MEDIA).matches));
       this._container().appendChild(widget);
       this._ui = Object.assign(this._ui, { widget: widget, camera: camera, score: score, video: video,
         status: status });

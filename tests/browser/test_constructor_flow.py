@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.proctoring.models import ProctoringResult
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.outbox.worker import Worker
-from tests.support.browser import log_in
+from tests.support.browser import log_in, submit_exam
 
 
 @pytest.fixture
@@ -56,8 +56,7 @@ def test_start_form_posts_into_the_vendor_frame_and_finish_brings_the_student_ba
 
     frame.get_by_label("supervisor.start()").check()
     expect(frame.locator("#save-status")).to_have_text("All answers saved")
-    page.once("dialog", lambda dialog: dialog.accept())
-    frame.get_by_role("button", name="Submit").click()
+    submit_exam(frame)
     expect(frame.get_by_test_id("score")).to_have_text("2 / 10")
 
     # The finish call (outbox) ends the vendor session; its page moves the top window.

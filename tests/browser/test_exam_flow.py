@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal.exams.models import Attempt
 from portal.extensions import db
-from tests.support.browser import current_attempt, log_in, open_exam, pass_prechecks
+from tests.support.browser import current_attempt, log_in, open_exam, pass_prechecks, submit_exam
 
 
 def test_take_exam_reload_midway_and_submit(page, stack):
@@ -23,13 +23,12 @@ def test_take_exam_reload_midway_and_submit(page, stack):
     expect(page.locator("#save-status")).to_have_text("All answers saved")
 
     page.reload()  # the SDK resumes the same session (no preliminary steps again)
-    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
-    expect(page.get_by_label("supervisor.start()")).to_be_checked()
-    page.get_by_role("button", name="Question 5").click()
+    expect(page.get_by_text("Question 5 of 7")).to_be_visible()  # where the student was
     expect(page.get_by_label("Your answer")).to_have_value("X-Api-Key")
+    page.get_by_role("button", name="Question 1").click()
+    expect(page.get_by_label("supervisor.start()")).to_be_checked()
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Submit").click()
+    submit_exam(page)
     page.wait_for_url(re.compile(r"/attempts/\d+/result$"))
     expect(page.get_by_test_id("score")).to_have_text("4 / 10")
 
@@ -131,6 +130,7 @@ def test_metrics_indicator_and_evaluator_panel(page, stack):
     log_in(page, stack)
     page.goto(stack.url("/exams/1"))
     page.get_by_role("button", name="Start exam").click()
+    page.wait_for_load_state()  # its scripts loaded: leaving mid-load drops the live server's files
     page.goto(page.url + "?debug=1")
     pass_prechecks(page)
     expect(page.get_by_text("Question 1 of 7")).to_be_visible()
@@ -162,6 +162,7 @@ def test_auto_start_page_says_when_the_script_starts_nothing(page, stack):
     log_in(page, stack)
     page.goto(stack.url("/exams/1"))
     page.get_by_role("button", name="Start exam").click()
+    page.wait_for_load_state()  # its scripts loaded: leaving mid-load drops the live server's files
     attempt_url = page.url
     page.goto(attempt_url + "/auto")
     script = page.locator("script[data-supervisor]")
@@ -182,6 +183,7 @@ def test_token_link_fallback_runs_the_test_in_the_proctoring_frame(page, stack):
     log_in(page, stack)
     page.goto(stack.url("/exams/1"))
     page.get_by_role("button", name="Start exam").click()
+    page.wait_for_load_state()  # its scripts loaded: leaving mid-load drops the live server's files
     attempt_url = page.url
     page.goto(attempt_url + "/token-link")
     assert page.url.startswith(stack.sandbox_url + "/api/auth/jwt?token=")
@@ -192,8 +194,7 @@ def test_token_link_fallback_runs_the_test_in_the_proctoring_frame(page, stack):
     expect(page.locator("iframe")).to_have_count(1)
     frame.get_by_label("supervisor.start()").check()
     expect(frame.locator("#save-status")).to_have_text("All answers saved")
-    page.once("dialog", lambda dialog: dialog.accept())
-    frame.get_by_role("button", name="Submit").click()
+    submit_exam(frame)
     expect(frame.get_by_test_id("score")).to_have_text("2 / 10")
     # Finish is in the SDK's bar above the frame, and asks first.
     page.get_by_role("toolbar", name="Proctored test").get_by_role("button", name="Finish").click()

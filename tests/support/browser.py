@@ -31,3 +31,11 @@ def current_attempt(stack) -> Attempt:
     """The (only) attempt in the live portal's database, fresh."""
     with stack.db():
         return db.session.scalar(select(Attempt))
+
+
+def submit_exam(page) -> None:
+    """Submit from the test page (or its frame): Submit opens the review on the page,
+    Submit answers the final confirm, Yes, submit sends it."""
+    page.get_by_role("button", name="Submit", exact=True).click()
+    page.get_by_role("button", name="Submit answers").click()
+    page.get_by_role("dialog", name="Submit the exam?").get_by_role("button", name="Yes, submit").click()

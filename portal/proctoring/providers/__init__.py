@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from flask import Blueprint, Response
 
-    from portal.exams.models import Attempt
+    from portal.exams.models import Attempt, Exam
     from portal.proctoring.outbox.models import OutboxJob
     from portal.proctoring.outbox.outcomes import Outcome
 
@@ -57,6 +57,10 @@ class Provider(Protocol):
 
     def attempt_closed(self, attempt: "Attempt") -> None:
         """Called inside the transaction that closed the attempt."""
+
+    def student_steps(self, exam: "Exam") -> list[str]:
+        """What the proctoring will ask of the student before and during the test
+        (equipment, checks), in words for the exam's intro page."""
 
     def confirm_start(self, attempt: "Attempt", now: "datetime") -> StartCheck:
         """Before the questions are released: does the vendor confirm the session

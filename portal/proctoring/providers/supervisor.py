@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 from flask import current_app, redirect, render_template, request, url_for
 
 from portal.db_types import isoformat_z, utcnow
-from portal.exams.models import Attempt
+from portal.exams.models import TERMINATED, Attempt, Exam
 from portal.proctoring import page_events, providers, tokens
+from portal.proctoring.metrics import METRIC_ADVICE, METRIC_NAMES
 from portal.proctoring.outbox.jobs import JobConflict
 # The token's URLs come from PUBLIC_URL only (portal/urls.py); the views use it from here too.
 from portal.urls import public_url
@@ -83,13 +84,31 @@ def protocol_link(attempt: Attempt) -> str:
     return f"{current_app.config['PROCTOR_URL']}/api/report/{attempt.identifier}"
 
 
-def page_config(attempt: Attempt, framed: bool) -> dict[str, Any]:
+def start_mode(attempt: Attempt, framed: bool, auto_start: bool) -> str:
+    """How the page starts (static/js/exam.js switches on it, and on nothing else):
+
+    - `ended`: terminated (the proctor or the server ended it): the end dialog at once;
+    - `submitted`: closed, in the vendor's frame (no result redirect there): the score;
+    - `framed`: inside the vendor's frame (token link, Constructor): the vendor runs the
+      proctoring, the page asks the server to confirm the start;
+    - `auto`: the SDK's data-attribute auto-start (`/auto`): the page waits for it;
+    - `explicit`: the page runs `init()` and `start()` itself."""
+    if attempt.state == TERMINATED:
+        return "ended"
+    if framed and not attempt.is_open:
+        return "submitted"
+    if framed:
+        return "framed"
+    return "auto" if auto_start else "explicit"
+
+
+def page_config(attempt: Attempt, framed: bool, auto_start: bool = False) -> dict[str, Any]:
     """What exam.js needs; never a secret."""
     config = current_app.config
     ids = {"attempt_id": attempt.id}
     return {
         "attemptId": attempt.id,
-        "state": attempt.state,
+        "startMode": start_mode(attempt, framed, auto_start),
         "closeReason": attempt.close_reason,
         "score": attempt.score,
         "maxScore": attempt.max_score,
@@ -97,11 +116,13 @@ def page_config(attempt: Attempt, framed: bool) -> dict[str, Any]:
         "provider": config["PROCTOR_PROVIDER"],
         # Inside the vendor's frame (token link) the vendor runs proctoring: no SDK here.
         "sdkUrl": None if framed else config["PROCTOR_URL"] + "/sdk/supervisor.js",
-        "framed": framed,
         "debug": bool(config["PROCTOR_DEBUG_PANEL"] or request.args.get("debug") == "1"),
         "tokenLinkUrl": None if framed else url_for("proctoring.token_link", **ids),
         # The server refuses more (HTTP 429): the page sends fewer.
         "metricsPerMinute": page_events.limit("METRICS_PER_MINUTE"),
+        # The metric codes in words, for the student's notices (the one list: metrics.py).
+        "metricNames": dict(METRIC_NAMES),
+        "metricAdvice": dict(METRIC_ADVICE),
         "urls": {
             "token": url_for("proctoring.token", **ids),
             "started": url_for("exams.started", **ids),
@@ -112,6 +133,7 @@ def page_config(attempt: Attempt, framed: bool) -> dict[str, Any]:
                 "/answers/0", "/answers/__QUESTION__"),
             "submit": url_for("exams.submit", **ids),
             "result": url_for("exams.result", **ids),
+            "logout": url_for("auth.logout"),
         },
     }
 
@@ -119,8 +141,7 @@ def page_config(attempt: Attempt, framed: bool) -> dict[str, Any]:
 def render_test_page(attempt: Attempt, framed: bool, auto_init: dict[str, str] | None = None):
     """The single-page test: with the SDK on it, inside the vendor's frame (`framed`), or
     with the SDK's data-attribute auto-start (`auto_init`: token and referrer)."""
-    config = page_config(attempt, framed)
-    config["autoInit"] = auto_init is not None
+    config = page_config(attempt, framed, auto_start=auto_init is not None)
     return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
                            framed=framed, page_config=config, auto_init=auto_init)
 
@@ -158,6 +179,21 @@ class SupervisorProvider:
 
     def worker_problems(self) -> list[str]:
         return []
+
+    def student_steps(self, exam: Exam) -> list[str]:
+        """The SDK's steps (contract §1.1): its start() always opens the webcam and the
+        microphone; the rest depends on the proctoring template (`exam.proctoring_template`),
+        which lives on the proctoring server, so those steps are named as possible."""
+        return [
+            "A webcam and a microphone, allowed for this site: the proctoring service "
+            "records both for the whole test.",
+            "A current Chrome, Edge or Firefox, one display, and a stable internet connection.",
+            "Before the test: accept the proctoring rules, then an equipment check (browser, "
+            "camera, microphone, screen, network).",
+            "If the proctoring asks for them: share your entire screen (not a window or a "
+            "tab), and take a photo of your face and of an ID document.",
+            "Keep this page open and stay in front of the camera until you submit.",
+        ]
 
     def attempt_closed(self, attempt: Attempt) -> None:
         """Nothing to send: the page calls stop(), and the server reports by webhook."""

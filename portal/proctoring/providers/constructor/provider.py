@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import abort, redirect, render_template, url_for
 
-from portal.exams.models import Attempt
+from portal.exams.models import Attempt, Exam
 from portal.proctoring import providers
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.providers import constructor, supervisor
@@ -62,6 +62,18 @@ class ConstructorProvider:
         except constructor.NotConfigured as error:
             return [str(error)]
         return []
+
+    def student_steps(self, exam: Exam) -> list[str]:
+        """Constructor's proctor app runs its own checks before it shows the test
+        (contract §2), in its window: the portal's page is framed inside it."""
+        return [
+            "A webcam and a microphone, allowed for the proctoring service's site.",
+            "A current Chrome, Edge or Firefox and a stable internet connection.",
+            "Before the test the proctoring service checks your identity (an ID document) "
+            "and your computer, then shows the test in its own window.",
+            "Stay in that window until you submit: the proctoring service sends you back "
+            "to this portal at the end.",
+        ]
 
     def attempt_closed(self, attempt: Attempt) -> None:
         """Enqueue the finish call in the caller's transaction (transactional outbox)."""
