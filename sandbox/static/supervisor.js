@@ -105,8 +105,13 @@
     'box-shadow:0 8px 30px rgba(0,0,0,.4)}',
     '.sv-dialog:focus{outline:3px solid #1565c0}',
     '.sv-dialog h2{margin:0 0 .6em;font-size:1.2em}',
-    '.sv-dialog .sv-label{margin:0 0 .3em;font-weight:bold;color:#b00020}',
-    '.sv-dialog button{font:inherit;padding:.45em 1.2em;margin:.8em .5em 0 0;cursor:pointer}',
+    '.sv-dialog p.sv-label{margin:0 0 .3em;font-weight:bold;color:#b00020}',
+    '.sv-dialog button{font:inherit;padding:.45em 1.2em;margin:.8em .5em 0 0;cursor:pointer;',
+    'background:#1565c0;color:#fff;border:1px solid #1565c0;border-radius:4px}',
+    // Its own colours whatever the page's scheme (a page's dark-mode text colours on
+    // these white boxes would be unreadable).
+    '.sv-dialog,.sv-widget{color-scheme:light}',
+    ':is(.sv-dialog,.sv-widget) :is(h2,h3,p,ul,ol,li,legend,label,span,strong,small){color:inherit}',
     // The widget docks in the bottom-right corner, and collapses to the camera and the
     // score (its toggle, or by default where the viewport is small: phones, 200% zoom), so
     // that a page reserving its measured size is never covered by it.
@@ -134,7 +139,8 @@
     '.sv-widget button{font:inherit;margin:2px;cursor:pointer}',
     '.sv-widget [role=status]{margin:4px 0 0;color:#b00020}',
     '.sv-widget [role=status]:empty{display:none}',
-    '.sv-ok{color:#2e7d32}.sv-fail{color:#b00020;font-weight:bold}',
+    ':is(.sv-dialog,.sv-widget) .sv-ok{color:#2e7d32}',
+    ':is(.sv-dialog,.sv-widget) .sv-fail{color:#b00020;font-weight:bold}',
     // The token link's frame: over the page, under the widget and the dialogs.
     '.sv-frame{position:fixed;inset:0;z-index:2147481000;display:flex;flex-direction:column;background:#fff}',
     '.sv-frame-bar{display:flex;align-items:center;gap:10px;padding:4px 8px;background:#233047;color:#fff;',

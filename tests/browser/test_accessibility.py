@@ -206,8 +206,14 @@ def test_test_page_before_during_and_after_the_test(site):
     expect(page.locator("#save-status")).to_have_text("All answers saved")
     problems += audit(page, "test-page-answered")
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Submit", exact=True).click()
+    expect(page.get_by_role("button", name="Submit answers")).to_be_visible()
+    problems += audit(page, "test-page-review")
+    page.get_by_role("button", name="Submit answers").click()
+    confirm = page.get_by_role("dialog", name="Submit the exam?")
+    expect(confirm).to_be_visible()
+    problems += audit(page, "test-page-confirm")
+    confirm.get_by_role("button", name="Yes, submit").click()
     page.wait_for_url(re.compile(r"/attempts/\d+/result$"))
     problems += audit(page, "result-after-test")
 
