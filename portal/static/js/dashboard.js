@@ -1,11 +1,8 @@
-// The dashboard's two scripts (an external file: the Content-Security-Policy forbids
-// inline script). Without JavaScript the pages still work: times read in UTC and the
-// table is as fresh as the last load.
+// The dashboard's live table (an external file: the Content-Security-Policy forbids
+// inline script). Without JavaScript the pages still work: the table is as fresh as the
+// last load. Times are made local by static/js/localtime.js (every page loads it first).
 //
-// 1. Local times: every <time datetime> the `time` macro wrote (in UTC) is rewritten in
-//    the viewer's time zone; its title keeps the UTC time, and [data-tz-name] headers
-//    name the zone.
-// 2. Live table (#results-live, the index page): polls data-poll-url every
+// Live table (#results-live, the index page): polls data-poll-url every
 //    data-poll-seconds. The server answers 204 while nothing changed, else the table for
 //    the same filters. Only rows whose HTML changed are replaced (rows are keyed by
 //    data-attempt-id), new ones inserted, gone ones removed; the focused control and the
@@ -13,56 +10,7 @@
 (function () {
   "use strict";
 
-  // ---- local times ----------------------------------------------------------------------
-
-  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  var partsFormat = new Intl.DateTimeFormat("en-US", {
-    year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric",
-    second: "numeric", hourCycle: "h23", timeZoneName: "short"
-  });
-
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-
-  function localParts(date) {
-    var out = {};
-    partsFormat.formatToParts(date).forEach(function (p) { out[p.type] = p.value; });
-    return {
-      year: +out.year, month: +out.month, day: +out.day,
-      hour: +out.hour % 24, minute: +out.minute, second: +out.second, zone: out.timeZoneName
-    };
-  }
-
-  function sameLocalDay(a, b) {
-    return a.year === b.year && a.month === b.month && a.day === b.day;
-  }
-
-  // The same layouts as the server's UTC text (portal/dashboard/present.py).
-  function formatTime(el) {
-    var date = new Date(el.getAttribute("datetime"));
-    if (isNaN(date.getTime())) return null;
-    var t = localParts(date);
-    var clock = pad(t.hour) + ":" + pad(t.minute);
-    var day = t.year + "-" + pad(t.month) + "-" + pad(t.day);
-    switch (el.dataset.format) {
-      case "short": {
-        var other = el.dataset.sameDay ? new Date(el.dataset.sameDay) : null;
-        if (other && !isNaN(other.getTime()) && sameLocalDay(t, localParts(other))) return clock;
-        return pad(t.day) + " " + MONTHS[t.month - 1] + " " + clock;
-      }
-      case "seconds": return day + " " + clock + ":" + pad(t.second) + " " + t.zone;
-      default: return day + " " + clock + " " + t.zone;
-    }
-  }
-
-  var zoneName = localParts(new Date()).zone;
-
-  function localizeTimes(root) {
-    root.querySelectorAll("time[datetime]").forEach(function (el) {
-      var text = formatTime(el);
-      if (text !== null) el.textContent = text;
-    });
-    root.querySelectorAll("[data-tz-name]").forEach(function (el) { el.textContent = zoneName; });
-  }
+  var localizeTimes = window.portalTimes.localize; // static/js/localtime.js
 
   // ---- the live table -------------------------------------------------------------------
 
@@ -241,5 +189,4 @@
     remember(live);
     schedule();
   }
-  localizeTimes(document);
 })();
