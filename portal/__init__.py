@@ -145,12 +145,13 @@ def register_blueprints(app: Flask) -> None:
     from portal.core.views import bp as core_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.exams.views import bp as exams_bp
+    from portal.instructor.views import bp as instructor_bp
     from portal.proctoring.constructor_views import bp as constructor_bp
     from portal.proctoring.views import bp as proctoring_bp
     from portal.proctoring.webhooks import bp as webhooks_bp
 
     for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp,
-                      constructor_bp, api_bp):
+                      constructor_bp, api_bp, instructor_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(webhooks_bp)  # machine endpoints: authenticated by key/JWT, not cookies
 

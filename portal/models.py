@@ -3,3 +3,4 @@ from portal.auth.models import LoginThrottle, User  # noqa: F401
 from portal.exams.models import Answer, Attempt, Exam, Question  # noqa: F401
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery  # noqa: F401
 from portal.proctoring.outbox.models import OutboxJob  # noqa: F401
+from portal.instructor.models import Allowance, ReviewDecision, StaffAction  # noqa: F401

@@ -6,7 +6,8 @@ import string
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
@@ -102,7 +103,11 @@ class Question(db.Model):
 class Attempt(db.Model):
     __tablename__ = "attempts"
     __table_args__ = (
-        UniqueConstraint("exam_id", "user_id", name="uq_attempts_exam_user"),
+        # One current attempt per student and exam; a reopened one is superseded and
+        # stays as history (portal/instructor/reopen.py).
+        Index("uq_attempts_current", "exam_id", "user_id", unique=True,
+              sqlite_where=text("superseded_at IS NULL"),
+              postgresql_where=text("superseded_at IS NULL")),
         CheckConstraint(
             "state IN ('created', 'in_progress', 'submitted', 'terminated', 'expired')",
             name="ck_attempts_state"),
@@ -136,6 +141,11 @@ class Attempt(db.Model):
     max_score: Mapped[float | None]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  index=True)
+    # Reopened by an instructor: the new attempt names the one it replaces (at most one
+    # successor each), and the old one is marked superseded (no longer the student's).
+    reopened_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attempts.id", ondelete="SET NULL"), unique=True)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     exam: Mapped[Exam] = relationship()
     user: Mapped["User"] = relationship()  # noqa: F821 (portal.auth.models)
@@ -145,6 +155,11 @@ class Attempt(db.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def is_current(self) -> bool:
+        """The student's attempt for this exam (not replaced by a reopened one)."""
+        return self.superseded_at is None
 
     @property
     def vendor_heard_from(self) -> bool:

@@ -44,6 +44,10 @@ class Provider(Protocol):
     def attempt_closed(self, attempt: "Attempt") -> None:
         """Called inside the transaction that closed the attempt."""
 
+    def attempt_superseded(self, attempt: "Attempt") -> None:
+        """An instructor reopened this closed attempt: its vendor session must end for
+        good (its identifier is never used again). Inside the reopen's transaction."""
+
     def confirm_start(self, attempt: "Attempt", now: "datetime") -> StartCheck:
         """Before the questions are released: does the vendor confirm the session
         started? May record what it learned on the attempt (`vendor_*` columns); the

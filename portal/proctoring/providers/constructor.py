@@ -28,6 +28,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, St
 
 from portal.db_types import isoformat_z, utcnow
 from portal.exams.models import Attempt
+from portal.instructor import allowances
 from portal.proctoring import providers, tokens
 from portal.proctoring.outbox import http, jobs
 from portal.proctoring.outbox.models import OutboxJob
@@ -104,8 +105,10 @@ def start_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, An
     config = current_app.config
     exam, user = attempt.exam, attempt.user
     start = exam.opens_at or attempt.created_at
+    # The vendor ends the session after `duration`: the student's allowances count.
+    duration = exam.time_limit_minutes + allowances.extra_minutes(exam.id, user.id)
     end = exam.closes_at or attempt.deadline_at or (
-        now + timedelta(minutes=exam.time_limit_minutes) + CHECKS_ALLOWANCE)
+        now + timedelta(minutes=duration) + CHECKS_ALLOWANCE)
     payload: dict[str, Any] = {
         "exp": tokens.expiry(config["PROCTOR_TOKEN_TTL"], now),
         "iat": int(now.timestamp()),
@@ -115,7 +118,7 @@ def start_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, An
         "accountName": config["CONSTRUCTOR_ACCOUNT_NAME"],
         "examId": exam.slug,
         "examName": exam.title,
-        "duration": exam.time_limit_minutes,
+        "duration": duration,
         "schedule": False,
         "proctoring": PROCTORING_MODE,
         "startDate": isoformat_z(start),
@@ -158,6 +161,11 @@ class ConstructorProvider:
     def attempt_closed(self, attempt: Attempt) -> None:
         """Enqueue the finish call in the caller's transaction (transactional outbox)."""
         enqueue_finish(attempt)
+
+    def attempt_superseded(self, attempt: Attempt) -> None:
+        """The old session is finished at the vendor through the outbox: its finish job
+        (queued when it closed) is made sure of, and tried again if it had failed."""
+        finish_superseded(attempt)
 
     def confirm_start(self, attempt: Attempt, now: datetime) -> providers.StartCheck:
         """Release the questions only once the vendor says the session started.
@@ -228,6 +236,15 @@ def enqueue_finish(attempt: Attempt) -> OutboxJob:
     `sessionFinishUrl` is the result page (from PUBLIC_URL, also in a worker or the CLI)."""
     return jobs.enqueue(FINISH_JOB, attempt,
                         {"sessionFinishUrl": public_url("exams.result", attempt_id=attempt.id)})
+
+
+def finish_superseded(attempt: Attempt) -> OutboxJob:
+    """A reopened attempt's finish job, in the caller's transaction: enqueued if
+    missing, re-queued if it failed, left alone while pending or once done."""
+    job = enqueue_finish(attempt)
+    if job.state == "failed":
+        jobs.requeue(job)
+    return job
 
 
 def requeue_finish(attempt: Attempt) -> OutboxJob:

@@ -66,6 +66,12 @@
           if (response.status === 401) loginEnded();
           throw error;
         }
+        // Any answer with the attempt's deadline and the server's clock (questions,
+        // answer saves, metrics posts) re-bases the timer: an allowance shows at once.
+        if (data.deadline && data.now) {
+          deadline = Date.parse(data.deadline);
+          clockOffset = Date.parse(data.now) - Date.now();
+        }
         return data;
       });
     });
