@@ -160,8 +160,10 @@ def register_cli(app: Flask) -> None:
     from portal.auth.cli import users_cli
     from portal.core.cli import demo_cli
     from portal.exams.cli import exams_cli
+    from portal.instructor.cli import allow, attempts_cli
     from portal.proctoring.cli import proctor_cli
     from portal.proctoring.outbox.cli import outbox_cli
 
-    for group in (users_cli, exams_cli, proctor_cli, demo_cli, outbox_cli):
+    exams_cli.add_command(allow)
+    for group in (users_cli, exams_cli, proctor_cli, demo_cli, outbox_cli, attempts_cli):
         app.cli.add_command(group)

@@ -30,6 +30,8 @@ COLUMNS = [
     # Evidence by source: the proctoring server's, then the page's (a claim only).
     "vendor_start_confirmed_at", "vendor_first_delivery_at", "vendor_status_call",
     "page_reported_start_at", "page_reported_stop_at",
+    # Staff's review decision (apart from the proctor's verdict above).
+    "staff_decision", "decision_by", "decided_at", "decision_note",
 ] + [f"avg_{code} ({name})" for code, name in METRIC_NAMES.items()]
 
 
@@ -63,12 +65,20 @@ def row_values(row: ResultRow) -> list[Any]:
         " | ".join(flag.reason for flag in row.flags),
         attempt.vendor_started_at, attempt.vendor_first_delivery_at, attempt.vendor_status,
         attempt.page_started_at, attempt.page_stopped_at,
+        *_decision_values(row),
     ]
     for code in METRIC_NAMES:
         value = averages.get(code)
         values.append(value if isinstance(value, (int, float)) and not isinstance(value, bool)
                       else None)
     return values
+
+
+def _decision_values(row: ResultRow) -> list[Any]:
+    decision = row.decision
+    if decision is None:
+        return [None, None, None, None]
+    return [decision.decision, decision.decided_by_name, decision.decided_at, decision.note]
 
 
 def csv_lines(rows: Iterable[ResultRow]) -> Iterator[str]:

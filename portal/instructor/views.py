@@ -65,11 +65,13 @@ def remove_allowance(exam_id: int, allowance_id: int):
     db.session.get(Exam, exam_id) or abort(404)
     try:
         removed = allowances.remove(exam_id, allowance_id, Actor.of(current_user))
+        message = (f"The allowance of {removed.extra_minutes} minutes for "
+                   f"{removed.user.username} was removed.")
     except ActionError as error:
         db.session.rollback()
         return _exam_page(exam_id, error)
     db.session.commit()
-    flash(f"The allowance of {removed.extra_minutes} minutes was removed.", "info")
+    flash(message, "info")
     return redirect(url_for("dashboard.exam_summary", exam_id=exam_id) + "#allowances", 303)
 
 
