@@ -96,7 +96,9 @@ def test_0005_keeps_every_attempt_and_what_references_it(backend, tmp_path):
     tables = ("attempts", "answers", "proctoring_results", "metric_samples", "outbox_jobs")
 
     def counts():
-        return [session.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables]
+        found = [session.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables]
+        session.commit()  # no lock held while the migration runs on its own connection
+        return found
 
     with app.app_context():
         upgrade(revision="0004")
@@ -136,6 +138,7 @@ def test_0005_keeps_every_attempt_and_what_references_it(backend, tmp_path):
         assert counts() == [2, 1, 1, 1, 1]
         assert session.execute(text(
             "SELECT count(*) FROM proctoring_results WHERE attempt_id = 1")).scalar() == 1
+        session.commit()
 
         def refused(statement: str) -> bool:
             try:
@@ -160,6 +163,7 @@ def test_0005_keeps_every_attempt_and_what_references_it(backend, tmp_path):
             downgrade(revision="0004")
         session.rollback()
         assert session.execute(text("SELECT count(*) FROM attempts")).scalar() == 3
+        session.commit()
         session.execute(text("DELETE FROM attempts WHERE id = 3"))
         session.execute(text("UPDATE attempts SET superseded_at = NULL"))
         session.commit()
