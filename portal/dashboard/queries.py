@@ -157,7 +157,8 @@ def _rows_statement(filters: TableFilters, ctx: flags.FlagContext) -> Select:
     tie_break = Attempt.id.asc() if filters.dir == "asc" else Attempt.id.desc()
     stmt = joined_attempts(select(Attempt, flags.effective_threshold().label("threshold"),
                                   _latest_sample_score().label("live_score"),
-                                  *flags.flag_columns(ctx)))
+                                  *flags.flag_columns(ctx), ReviewDecision))
+    stmt = review.with_decision(stmt)
     stmt = stmt.options(contains_eager(Attempt.user), contains_eager(Attempt.exam),
                         contains_eager(Attempt.result))
     # Rows without a value sort last in either direction: "no score yet" is not 0.
@@ -200,7 +201,7 @@ def _failed_jobs(ids: Sequence[int]) -> dict[int, list[OutboxJob]]:
 def _build_rows(raw_rows, ctx: flags.FlagContext) -> list[ResultRow]:
     raw_rows = list(raw_rows)
     ids = [raw.Attempt.id for raw in raw_rows]
-    timelines, failed, decided = _timelines(ids), _failed_jobs(ids), review.by_attempt(ids)
+    timelines, failed = _timelines(ids), _failed_jobs(ids)
     rows = []
     for raw in raw_rows:
         attempt = raw.Attempt
@@ -209,7 +210,7 @@ def _build_rows(raw_rows, ctx: flags.FlagContext) -> list[ResultRow]:
         rows.append(ResultRow(attempt, attempt.result, raw.threshold,
                               flags.describe(flags.raised(raw._mapping), facts, ctx),
                               facts.timeline, facts.failed_jobs, raw.live_score,
-                              decided.get(attempt.id)))
+                              raw.ReviewDecision))
     return rows
 
 
