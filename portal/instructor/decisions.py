@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.db_types import utcnow
 from portal.exams import services
@@ -60,10 +61,18 @@ def record(attempt: Attempt, decision: str, note: str, actor: Actor,
                              "closed.", "decision")
     verdict = verdict_of(attempt)
     row = for_attempt(attempt.id)
-    previous = row.decision if row else None
     if row is None:
-        row = ReviewDecision(attempt_id=attempt.id)
-        db.session.add(row)
+        try:
+            with db.session.begin_nested():
+                row = ReviewDecision(attempt_id=attempt.id, decision=decision, note=note,
+                                     decided_by_name=actor.name)
+                db.session.add(row)
+            previous = None
+        except IntegrityError:  # a concurrent first decision won: this one replaces it
+            row = for_attempt(attempt.id)
+            previous = row.decision
+    else:
+        previous = row.decision
     row.decision, row.note, row.verdict_status = decision, note, verdict
     row.decided_by_id, row.decided_by_name, row.decided_at = actor.user_id, actor.name, now
     db.session.flush()
