@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import contains_eager
 
 from portal.auth.models import User
 from portal.db_types import utcnow
@@ -44,7 +45,8 @@ def deadline_for(exam: Exam, user_id: int, started_at: datetime) -> datetime:
 def for_exam(exam_id: int) -> list[Allowance]:
     """The exam's allowances, by student then time, with their students loaded."""
     return list(db.session.scalars(
-        select(Allowance).join(Allowance.user).where(Allowance.exam_id == exam_id)
+        select(Allowance).join(Allowance.user).options(contains_eager(Allowance.user))
+        .where(Allowance.exam_id == exam_id)
         .order_by(User.username, Allowance.created_at, Allowance.id)))
 
 

@@ -30,10 +30,6 @@ class AttemptPanel:
     values: dict[str, Any] = field(default_factory=dict)
     choices: tuple[tuple[str, str], ...] = tuple((d, DECISION_LABELS[d]) for d in DECISIONS)
 
-    @property
-    def can_reopen(self) -> bool:
-        return self.reopened_as is None
-
 
 def exam_panel(exam_id: int, errors: dict[str, str] | None = None,
                values: dict[str, Any] | None = None) -> AllowancePanel:
