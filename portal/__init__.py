@@ -145,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.dashboard.views import bp as dashboard_bp
     from portal.exams.views import bp as exams_bp
     from portal.proctoring import setup as proctoring_setup
+    from portal.dashboard.actions import bp as instructor_bp
     from portal.proctoring.views import bp as proctoring_bp
     from portal.proctoring.webhooks import bp as webhooks_bp
     from portal.site.views import bp as core_bp
@@ -152,7 +153,7 @@ def register_blueprints(app: Flask) -> None:
     # Proctoring joins the exam flow (exams/signals.py); the vendors' own endpoints.
     proctoring_setup.init_app(app)
     for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp,
-                      api_bp):
+                      api_bp, instructor_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(webhooks_bp)  # machine endpoints: authenticated by key/JWT, not cookies
 
@@ -160,9 +161,11 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from portal.auth.cli import users_cli
     from portal.exams.cli import exams_cli
+    from portal.instructor.cli import allow, attempts_cli
     from portal.proctoring.cli import proctor_cli
     from portal.proctoring.outbox.cli import outbox_cli
     from portal.site.cli import demo_cli
 
-    for group in (users_cli, exams_cli, proctor_cli, demo_cli, outbox_cli):
+    exams_cli.add_command(allow)
+    for group in (users_cli, exams_cli, proctor_cli, demo_cli, outbox_cli, attempts_cli):
         app.cli.add_command(group)

@@ -4,8 +4,8 @@ HTTP: neither imports the other. Inside the portal, every import of every portal
 cycle of knowledge), parsed with `ast`, never by importing the code.
 
 - No cycle between the feature packages, and none between modules (inside a package or
-  across it). The dependency runs site -> api/dashboard -> proctoring -> exams -> auth
-  -> core, nothing back (LAYERS).
+  across it). The dependency runs site -> api/dashboard -> instructor -> proctoring ->
+  exams -> auth -> core, nothing back (LAYERS).
 - No vendor name outside portal/proctoring/providers/ (VENDOR_NAME_ALLOWED says what
   must stay elsewhere, and why).
 """
@@ -25,7 +25,8 @@ PORTAL = Path(__file__).resolve().parent.parent / "portal"
 # (portal/config.py, extensions.py, db_types.py, errors.py, urls.py, ...) are the
 # infrastructure every package may use; portal/__init__.py and portal/models.py gather
 # every package (the app factory, the whole schema for Alembic) and are not a package.
-LAYERS = [("site",), ("api", "dashboard"), ("proctoring",), ("exams",), ("auth",), ("core",)]
+LAYERS = [("site",), ("api", "dashboard"), ("instructor",), ("proctoring",), ("exams",), ("auth",),
+          ("core",)]
 PACKAGES = {name for layer in LAYERS for name in layer}
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 

@@ -1,4 +1,5 @@
 """The Alembic migrations build exactly the schema the models describe."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
@@ -78,6 +79,99 @@ def test_0003_keeps_every_row_and_sorts_the_old_evidence(backend, tmp_path):
                 session.rollback()
         downgrade(revision="0001")
         assert session.execute(text("SELECT count(*) FROM attempts")).scalar() == 2
+        session.commit()
+        session.remove()
+        db.engine.dispose()
+
+
+def test_0005_keeps_every_attempt_and_what_references_it(backend, tmp_path):
+    """0005 replaces UNIQUE(exam_id, user_id) by a partial unique index over the current
+    attempts: on SQLite that rebuilds `attempts`, which answers, results, samples and
+    outbox jobs reference with ON DELETE CASCADE, so the rebuild must cascade nothing.
+    Down again, every row is still there; a downgrade with reopened attempts refuses."""
+    from flask_migrate import downgrade
+    from sqlalchemy.exc import IntegrityError
+
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": _fresh_url(backend, tmp_path)})
+    tables = ("attempts", "answers", "proctoring_results", "metric_samples", "outbox_jobs")
+
+    def counts():
+        found = [session.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables]
+        session.commit()  # no lock held while the migration runs on its own connection
+        return found
+
+    with app.app_context():
+        upgrade(revision="0004")
+        session = db.session
+        now = "CURRENT_TIMESTAMP"
+        session.execute(text(
+            "INSERT INTO users (id, username, password_hash, role, display_name, public_id, "
+            f"created_at) VALUES (1, 'u1', 'x', 'student', 'U', 'p1', {now}), "
+            f"(2, 'u2', 'x', 'student', 'V', 'p2', {now})"))
+        session.execute(text(
+            "INSERT INTO exams (id, slug, title, description, time_limit_minutes, proctors, "
+            f"tags, created_at) VALUES (1, 'e', 'E', '', 30, '[]', '[]', {now})"))
+        session.execute(text(
+            "INSERT INTO questions (id, exam_id, position, kind, prompt, options, correct, "
+            "points) VALUES (1, 1, 1, 'text', 'Q', '[]', '[]', 1)"))
+        session.execute(text(
+            "INSERT INTO attempts (id, exam_id, user_id, identifier, state, vendor, created_at, "
+            f"started_at, updated_at) VALUES (1, 1, 1, 'a1', 'submitted', 'constructor', {now}, "
+            f"{now}, {now}), (2, 1, 2, 'a2', 'created', 'supervisor', {now}, NULL, {now})"))
+        session.execute(text(
+            "INSERT INTO answers (attempt_id, question_id, value, updated_at) "
+            f"VALUES (1, 1, '\"x\"', {now})"))
+        session.execute(text(
+            "INSERT INTO proctoring_results (identifier, attempt_id, vendor, rank, averages, "
+            f"details, created_at, updated_at) VALUES ('a1', 1, 'constructor', 0, '{{}}', "
+            f"'{{}}', {now}, {now})"))
+        session.execute(text(
+            "INSERT INTO metric_samples (attempt_id, recorded_at, violated, metrics) "
+            f"VALUES (1, {now}, false, '{{}}')"))
+        session.execute(text(
+            "INSERT INTO outbox_jobs (kind, attempt_id, payload, state, tries, next_try_at, "
+            f"created_at, updated_at) VALUES ('constructor_finish', 1, '{{}}', 'done', 1, {now}, "
+            f"{now}, {now})"))
+        session.commit()
+        assert counts() == [2, 1, 1, 1, 1]
+        upgrade()
+        assert counts() == [2, 1, 1, 1, 1]
+        assert session.execute(text(
+            "SELECT count(*) FROM proctoring_results WHERE attempt_id = 1")).scalar() == 1
+        session.commit()
+
+        def refused(statement: str) -> bool:
+            try:
+                session.execute(text(statement))
+                session.commit()
+                return False
+            except IntegrityError:
+                session.rollback()
+                return True
+
+        second = ("INSERT INTO attempts (id, exam_id, user_id, identifier, state, vendor, "
+                  f"created_at, updated_at, reopened_from_id) VALUES (3, 1, 1, 'a3', 'created', "
+                  f"'constructor', {now}, {now}, 1)")
+        assert refused(second)  # attempt 1 is still the current one
+        assert refused("UPDATE attempts SET state = 'paused' WHERE id = 2")  # CHECK kept
+        session.execute(text(f"UPDATE attempts SET superseded_at = {now} WHERE id = 1"))
+        session.execute(text(second))
+        session.commit()
+        assert refused("INSERT INTO allowances (exam_id, user_id, extra_minutes, reason, "
+                       f"created_by_name, created_at) VALUES (1, 1, 1441, 'r', 't', {now})")
+        with pytest.raises(SystemExit):  # flask_migrate logs the error and exits
+            downgrade(revision="0004")
+        session.rollback()
+        assert session.execute(text("SELECT count(*) FROM attempts")).scalar() == 3
+        session.commit()
+        session.execute(text("DELETE FROM attempts WHERE id = 3"))
+        session.execute(text("UPDATE attempts SET superseded_at = NULL"))
+        session.commit()
+        downgrade(revision="0004")
+        assert counts() == [2, 1, 1, 1, 1]
+        assert refused("INSERT INTO attempts (id, exam_id, user_id, identifier, state, vendor, "
+                       f"created_at, updated_at) VALUES (4, 1, 1, 'a4', 'created', "
+                       f"'supervisor', {now}, {now})")  # UNIQUE(exam_id, user_id) is back
         session.commit()
         session.remove()
         db.engine.dispose()

@@ -64,7 +64,10 @@ def test_metrics_are_stored_as_received(client, running):
     response = client.post(f"/api/attempts/{attempt_id}/metrics",
                            json={"samples": [SAMPLE, {**SAMPLE, "violated": False, "score": 90}]},
                            headers=headers)
-    assert response.json == {"stored": 2}
+    # With the attempt's deadline and the server's clock, for the page's timer (issue 16).
+    assert response.json["stored"] == 2
+    assert response.json["deadline"] == db.session.get(Attempt, attempt_id).deadline_at.isoformat()
+    assert set(response.json) == {"stored", "deadline", "now"}
     first = db.session.scalars(select(MetricSample).order_by(MetricSample.id)).first()
     assert (first.score, first.threshold, first.violated, first.peak) == (36, 50, True, "c2")
     assert first.metrics["c2"] == 10

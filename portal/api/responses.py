@@ -75,6 +75,10 @@ class AnswerSaved(_Answer):
     question: int
     value: Any = None
     updated_at: str
+    # The attempt's deadline now (an instructor's allowance moves it) and the server's
+    # clock: the page re-bases its timer on every such answer.
+    deadline: str | None = None
+    now: str
 
 
 class Submitted(_Answer):
@@ -97,6 +101,8 @@ class Stopped(_Answer):
 
 class MetricsStored(_Answer):
     stored: int
+    deadline: str | None = None  # as in AnswerSaved
+    now: str
 
 
 class Health(_Answer):

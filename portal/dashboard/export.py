@@ -29,6 +29,10 @@ def _attempt(name: str) -> Callable[[ResultRow], Any]:
     return lambda row: getattr(row.attempt, name)
 
 
+def _decision(name: str) -> Callable[[ResultRow], Any]:
+    return lambda row: getattr(row.decision, name) if row.decision else None
+
+
 def _average(code: str) -> Callable[[ResultRow], Any]:
     def value(row: ResultRow) -> Any:
         result = row.result
@@ -71,6 +75,11 @@ COLUMN_VALUES: list[tuple[str, Callable[[ResultRow], Any]]] = [
     ("vendor_status_call", _attempt("vendor_status")),
     ("page_reported_start_at", _attempt("page_started_at")),
     ("page_reported_stop_at", _attempt("page_stopped_at")),
+    # Staff's review decision (apart from the proctor's verdict above).
+    ("staff_decision", _decision("decision")),
+    ("decision_by", _decision("decided_by_name")),
+    ("decided_at", _decision("decided_at")),
+    ("decision_note", _decision("note")),
 ] + [(f"avg_{code} ({name})", _average(code)) for code, name in METRIC_NAMES.items()]
 COLUMNS = [header for header, _ in COLUMN_VALUES]
 
@@ -92,6 +101,8 @@ def cell(value: Any) -> str | int | float:
 def row_values(row: ResultRow) -> list[Any]:
     """The row's values, in the order of COLUMNS."""
     return [value(row) for _, value in COLUMN_VALUES]
+
+
 
 
 def csv_lines(rows: Iterable[ResultRow]) -> Iterator[str]:

@@ -40,6 +40,7 @@ class TableFilters:
     status: str | None = None
     state: str | None = None
     flagged: bool = False
+    needs_review: bool = False  # flagged and no staff decision yet
     q: str = ""
     sort: str = DEFAULT_SORT
     dir: str = DEFAULT_DIR
@@ -59,6 +60,7 @@ class TableFilters:
             status=status if status in STATUS_CHOICES else None,
             state=state if state in STATE_CHOICES else None,
             flagged=args.get("flagged") in ("1", "on", "true", "yes"),
+            needs_review=args.get("needs_review") in ("1", "on", "true", "yes"),
             q=(args.get("q") or "").strip()[:MAX_SEARCH],
             sort=sort if sort in SORT_KEYS else DEFAULT_SORT,
             dir=direction if direction in ("asc", "desc") else DEFAULT_DIR,
@@ -91,4 +93,5 @@ class TableFilters:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.exam or self.status or self.state or self.flagged or self.q)
+        return bool(self.exam or self.status or self.state or self.flagged or self.needs_review
+                    or self.q)

@@ -25,6 +25,8 @@ from portal.extensions import db
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
 from portal.proctoring.outbox.models import OutboxJob
 from portal.dashboard import flags
+from portal.instructor import review_queries as review
+from portal.instructor.models import ReviewDecision
 from portal.dashboard.charts import TimelinePoint
 from portal.dashboard.filters import NO_RESULT, TableFilters
 
@@ -46,6 +48,12 @@ class ResultRow:
     timeline: flags.TimelineSummary | None
     failed_jobs: list[OutboxJob]
     live_score: float | None = None  # the page's latest metrics score (before a result)
+    decision: ReviewDecision | None = None  # staff's, beside the proctor's verdict
+
+    @property
+    def needs_review(self) -> bool:
+        """Flagged and not decided by staff (a decision counts the flags as reviewed)."""
+        return bool(self.flags) and self.decision is None
 
     @property
     def flagged(self) -> bool:
@@ -107,6 +115,8 @@ def _where(stmt: Select, filters: TableFilters, ctx: flags.FlagContext) -> Selec
         stmt = stmt.where(Attempt.state == filters.state)
     if filters.flagged:
         stmt = stmt.where(flags.any_flag(ctx))
+    if filters.needs_review:
+        stmt = stmt.where(flags.any_flag(ctx), review.undecided())
     if filters.q:
         pattern = _like(filters.q)
         stmt = stmt.where(or_(User.display_name.ilike(pattern, escape="\\"),
@@ -147,7 +157,8 @@ def _rows_statement(filters: TableFilters, ctx: flags.FlagContext) -> Select:
     tie_break = Attempt.id.asc() if filters.dir == "asc" else Attempt.id.desc()
     stmt = joined_attempts(select(Attempt, flags.effective_threshold().label("threshold"),
                                   _latest_sample_score().label("live_score"),
-                                  *flags.flag_columns(ctx)))
+                                  *flags.flag_columns(ctx), ReviewDecision))
+    stmt = review.with_decision(stmt)
     stmt = stmt.options(contains_eager(Attempt.user), contains_eager(Attempt.exam),
                         contains_eager(Attempt.result))
     # Rows without a value sort last in either direction: "no score yet" is not 0.
@@ -198,7 +209,8 @@ def _build_rows(raw_rows, ctx: flags.FlagContext) -> list[ResultRow]:
                                 timelines.get(attempt.id), failed.get(attempt.id, []))
         rows.append(ResultRow(attempt, attempt.result, raw.threshold,
                               flags.describe(flags.raised(raw._mapping), facts, ctx),
-                              facts.timeline, facts.failed_jobs, raw.live_score))
+                              facts.timeline, facts.failed_jobs, raw.live_score,
+                              raw.ReviewDecision))
     return rows
 
 
@@ -240,7 +252,8 @@ def table_stamp(filters: TableFilters, ctx: flags.FlagContext | None = None) -> 
         select(func.count(OutboxJob.id)).where(failed).scalar_subquery(),
         select(func.max(OutboxJob.updated_at)).where(failed).scalar_subquery(),
         select(func.count(Exam.id)).scalar_subquery(),
-        select(func.max(Exam.id)).scalar_subquery())).one()
+        select(func.max(Exam.id)).scalar_subquery(),
+        select(func.max(ReviewDecision.decided_at)).scalar_subquery())).one()
     text = repr((sorted(filters.to_args().items()), tuple(parts),
                  ctx.now.replace(second=0, microsecond=0).isoformat()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

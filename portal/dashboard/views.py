@@ -18,6 +18,7 @@ from portal.dashboard.filters import (PER_PAGE_CHOICES, STATE_CHOICES, STATUS_CH
 from portal.db_types import utcnow
 from portal.exams import services as exams
 from portal.extensions import db
+from portal.instructor import panels
 from portal.proctoring.metrics import METRIC_NAMES, metric_label, metric_name
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -115,6 +116,7 @@ def attempt(attempt_id: int):
     _expire_overdue()
     detail = queries.attempt_detail(attempt_id) or abort(404)
     return render_template("dashboard/attempt.html", detail=detail, row=detail.row,
+                           actions=panels.attempt_panel(detail.attempt, detail.row.result),
                            requeue_available=links.requeue_available(),
                            unmatched_count=summaries.unmatched_count(), active="results")
 
@@ -129,6 +131,7 @@ def exam_list():
 def exam_summary(exam_id: int):
     summary = summaries.exam_summary(exam_id) or abort(404)
     return render_template("dashboard/exam.html", summary=summary, filters=TableFilters(),
+                           allowance_panel=panels.exam_panel(exam_id),
                            unmatched_count=summaries.unmatched_count(), active="exams")
 
 

@@ -6,7 +6,8 @@ import string
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
@@ -31,6 +32,9 @@ CREATED, IN_PROGRESS, SUBMITTED, TERMINATED, EXPIRED = (
 ATTEMPT_STATES = (CREATED, IN_PROGRESS, SUBMITTED, TERMINATED, EXPIRED)
 OPEN_STATES = (CREATED, IN_PROGRESS)
 CLOSED_STATES = (SUBMITTED, TERMINATED, EXPIRED)
+
+# Extra minutes one allowance may grant: at least one, at most a day.
+MAX_EXTRA_MINUTES = 24 * 60
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -105,7 +109,11 @@ class Question(db.Model):
 class Attempt(db.Model):
     __tablename__ = "attempts"
     __table_args__ = (
-        UniqueConstraint("exam_id", "user_id", name="uq_attempts_exam_user"),
+        # One current attempt per student and exam; a reopened one is superseded and
+        # stays as history (portal/instructor/reopen.py).
+        Index("uq_attempts_current", "exam_id", "user_id", unique=True,
+              sqlite_where=text("superseded_at IS NULL"),
+              postgresql_where=text("superseded_at IS NULL")),
         CheckConstraint(
             "state IN ('created', 'in_progress', 'submitted', 'terminated', 'expired')",
             name="ck_attempts_state"),
@@ -139,6 +147,11 @@ class Attempt(db.Model):
     max_score: Mapped[float | None]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  index=True)
+    # Reopened by an instructor: the new attempt names the one it replaces (at most one
+    # successor each), and the old one is marked superseded (no longer the student's).
+    reopened_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attempts.id", ondelete="SET NULL"), unique=True)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     exam: Mapped[Exam] = relationship()
     user: Mapped["User"] = relationship()  # noqa: F821 (portal.auth.models)
@@ -148,6 +161,11 @@ class Attempt(db.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def is_current(self) -> bool:
+        """The student's attempt for this exam (not replaced by a reopened one)."""
+        return self.superseded_at is None
 
     @property
     def vendor_heard_from(self) -> bool:
@@ -169,3 +187,27 @@ class Answer(db.Model):
 
     attempt: Mapped[Attempt] = relationship(back_populates="answers")
     question: Mapped[Question] = relationship()
+
+
+class Allowance(db.Model):
+    """Extra minutes for one student in one exam; several add up. Removing one deletes
+    its row (the staff log keeps that it existed)."""
+
+    __tablename__ = "allowances"
+    __table_args__ = (
+        CheckConstraint(f"extra_minutes > 0 AND extra_minutes <= {MAX_EXTRA_MINUTES}",
+                        name="ck_allowances_minutes"),
+        CheckConstraint("length(reason) > 0", name="ck_allowances_reason"),
+        Index("ix_allowances_exam_user", "exam_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    extra_minutes: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user = relationship("User", foreign_keys=[user_id])

@@ -8,7 +8,7 @@ Functions here add to the session and flush; the caller (a view or CLI) commits 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -20,7 +20,7 @@ from sqlalchemy.orm.util import identity_key
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime, utcnow
-from portal.exams import grading, signals
+from portal.exams import deadlines, grading, signals
 from portal.exams.models import (CLOSED_STATES, CREATED, EXPIRED, IN_PROGRESS, OPEN_STATES,
                                  SUBMITTED, TERMINATED, Answer, Attempt, Exam, Question)
 from portal.extensions import db
@@ -62,7 +62,7 @@ def student_overview(user: User, now: datetime | None = None) -> list[tuple[Exam
     """The exams a student can see: available now, or already attempted."""
     now = now or utcnow()
     attempts = {a.exam_id: a for a in db.session.scalars(
-        select(Attempt).where(Attempt.user_id == user.id))}
+        select(Attempt).where(Attempt.user_id == user.id, Attempt.superseded_at.is_(None)))}
     exams = db.session.scalars(select(Exam).order_by(Exam.opens_at, Exam.title))
     return [(exam, attempts.get(exam.id)) for exam in exams
             if exam.id in attempts or exam.is_available(now)]
@@ -113,14 +113,17 @@ def _transition(attempt: Attempt, from_states: tuple[str, ...], to_state: str,
 
 
 def start_or_resume(user: User, exam: Exam, now: datetime | None = None) -> Attempt:
-    """The one attempt of this student for this exam, created if needed.
+    """The current attempt of this student for this exam (one an instructor reopened
+    is replaced by its successor), created if needed; a closed one is returned as is:
+    only an instructor's reopen gives a new attempt.
 
-    Two concurrent starts end with one attempt (the unique constraint decides).
+    Two concurrent starts end with one attempt (the partial unique index decides).
     Raises AttemptConflict when the exam is not open and there is no attempt yet.
     """
     now = now or utcnow()
-    existing = db.session.scalar(select(Attempt).where(
-        Attempt.exam_id == exam.id, Attempt.user_id == user.id))
+    current = (Attempt.exam_id == exam.id, Attempt.user_id == user.id,
+               Attempt.superseded_at.is_(None))
+    existing = db.session.scalar(select(Attempt).where(*current))
     if existing is not None:
         return existing
     if not exam.is_available(now):
@@ -130,8 +133,7 @@ def start_or_resume(user: User, exam: Exam, now: datetime | None = None) -> Atte
             attempt = Attempt(exam_id=exam.id, user_id=user.id, vendor=vendor_for(exam))
             db.session.add(attempt)
     except IntegrityError:
-        attempt = db.session.scalar(select(Attempt).where(
-            Attempt.exam_id == exam.id, Attempt.user_id == user.id))
+        attempt = db.session.scalar(select(Attempt).where(*current))
     else:
         signals.attempt_created.send(attempt)  # a result may have arrived before it
     return attempt
@@ -162,9 +164,7 @@ def report_started(attempt: Attempt, now: datetime | None = None) -> Attempt:
             raise AttemptConflict("The exam closed before the test started.", keep_changes=True)
         if not check.confirmed:
             raise StartNotConfirmed(check.message, check.retry, check.unreachable)
-        deadline = now + timedelta(minutes=exam.time_limit_minutes)
-        if exam.closes_at is not None:
-            deadline = min(deadline, exam.closes_at)
+        deadline = deadlines.deadline_for(exam, attempt.user_id, now)
         _transition(attempt, (CREATED,), IN_PROGRESS, started_at=now, deadline_at=deadline)
     expired = expire_if_due(attempt, now)
     if attempt.state != IN_PROGRESS:
@@ -200,6 +200,15 @@ def _touch_running(attempt: Attempt, now: datetime | None = None) -> bool:
                                                   "now": now or utcnow()})
     db.session.expire(attempt, ["state", "updated_at"])
     return touched.rowcount == 1
+
+
+def clock(attempt: Attempt, now: datetime | None = None) -> dict[str, str | None]:
+    """The attempt's current deadline and the server's time (ISO-8601), for the page's
+    timer: every answer save and metrics post carries them, so a deadline an instructor
+    moved reaches the page within one of its requests."""
+    deadline = attempt.deadline_at
+    return {"deadline": deadline.isoformat() if deadline else None,
+            "now": (now or utcnow()).isoformat()}
 
 
 def closed_message(attempt: Attempt) -> str:

@@ -117,7 +117,7 @@ def save_answer(attempt_id: int, question_id: int):
     body = jsonbody.parse(AnswerBody)
     answer = services.save_answer(attempt, question_id, body.value)
     return jsonify(saved=True, question=question_id, value=answer.value,
-                   updated_at=answer.updated_at.isoformat())
+                   updated_at=answer.updated_at.isoformat(), **services.clock(attempt))
 
 
 @bp.post("/api/attempts/<int:attempt_id>/submit")

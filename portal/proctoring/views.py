@@ -97,7 +97,7 @@ def metrics(attempt_id: int):
     except page_events.TooManySamples as error:
         db.session.rollback()
         return error_response(429, str(error))  # not abort(): that reads as the limiter's
-    return jsonify(stored=stored)
+    return jsonify(stored=stored, **exams.clock(attempt))
 
 
 @bp.post("/dashboard/attempts/<int:attempt_id>/proctor-link")

@@ -62,6 +62,10 @@ class Provider(Protocol):
         """What the proctoring will ask of the student before and during the test
         (equipment, checks), in words for the exam's intro page."""
 
+    def attempt_superseded(self, attempt: "Attempt") -> None:
+        """An instructor reopened this closed attempt: its vendor session must end for
+        good (its identifier is never used again). Inside the reopen's transaction."""
+
     def confirm_start(self, attempt: "Attempt", now: "datetime") -> StartCheck:
         """Before the questions are released: does the vendor confirm the session
         started? May record what it learned on the attempt (`vendor_*` columns); the

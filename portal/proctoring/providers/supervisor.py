@@ -198,6 +198,10 @@ class SupervisorProvider:
     def attempt_closed(self, attempt: Attempt) -> None:
         """Nothing to send: the page calls stop(), and the server reports by webhook."""
 
+    def attempt_superseded(self, attempt: Attempt) -> None:
+        """Nothing to send: the session ended by the page's stop() or the server's
+        deadline, and no token names its identifier again (the attempt is closed)."""
+
     def confirm_start(self, attempt: Attempt, now: datetime) -> providers.StartCheck:
         """Supervisor has no status API: the page's word is all there is before the
         first webhook. An attempt that closes with nothing from the server is flagged

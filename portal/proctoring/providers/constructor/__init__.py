@@ -31,6 +31,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, St
                       ValidationError)
 
 from portal.db_types import isoformat_z, utcnow
+from portal.exams import deadlines
 from portal.exams.models import Attempt
 from portal.proctoring import providers, tokens
 from portal.proctoring.outbox import http, jobs
@@ -108,8 +109,10 @@ def start_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, An
     config = current_app.config
     exam, user = attempt.exam, attempt.user
     start = exam.opens_at or attempt.created_at
+    # The vendor ends the session after `duration`: the student's allowances count.
+    duration = exam.time_limit_minutes + deadlines.extra_minutes(exam.id, user.id)
     end = exam.closes_at or attempt.deadline_at or (
-        now + timedelta(minutes=exam.time_limit_minutes) + CHECKS_ALLOWANCE)
+        now + timedelta(minutes=duration) + CHECKS_ALLOWANCE)
     payload: dict[str, Any] = {
         "exp": tokens.expiry(config["PROCTOR_TOKEN_TTL"], now),
         "iat": int(now.timestamp()),
@@ -119,7 +122,7 @@ def start_payload(attempt: Attempt, now: datetime | None = None) -> dict[str, An
         "accountName": config["CONSTRUCTOR_ACCOUNT_NAME"],
         "examId": exam.slug,
         "examName": exam.title,
-        "duration": exam.time_limit_minutes,
+        "duration": duration,
         "schedule": False,
         "proctoring": PROCTORING_MODE,
         "startDate": isoformat_z(start),
@@ -173,6 +176,15 @@ def enqueue_finish(attempt: Attempt) -> OutboxJob:
     `sessionFinishUrl` is the result page (from PUBLIC_URL, also in a worker or the CLI)."""
     return jobs.enqueue(FINISH_JOB, attempt,
                         {"sessionFinishUrl": public_url("exams.result", attempt_id=attempt.id)})
+
+
+def finish_superseded(attempt: Attempt) -> OutboxJob:
+    """A reopened attempt's finish job, in the caller's transaction: enqueued if
+    missing, re-queued if it failed, left alone while pending or once done."""
+    job = enqueue_finish(attempt)
+    if job.state == "failed":
+        jobs.requeue(job)
+    return job
 
 
 def requeue_finish(attempt: Attempt) -> OutboxJob:

@@ -79,6 +79,11 @@ class ConstructorProvider:
         """Enqueue the finish call in the caller's transaction (transactional outbox)."""
         constructor.enqueue_finish(attempt)
 
+    def attempt_superseded(self, attempt: Attempt) -> None:
+        """The old session is finished at the vendor through the outbox: its finish job
+        (queued when it closed) is made sure of, and tried again if it had failed."""
+        constructor.finish_superseded(attempt)
+
     def confirm_start(self, attempt: Attempt, now: datetime) -> providers.StartCheck:
         """Release the questions only once the vendor says the session started.
 

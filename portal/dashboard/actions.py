@@ -1,0 +1,109 @@
+"""The instructor's actions on the dashboard: allowances, reopen, review decisions.
+
+Instructors only (the dashboard's own guard, as a `before_request`); CSRF on every form
+(the app's CSRFProtect). Each view parses the form, calls one rule, commits once (the
+action and its history row together). Bad input re-renders the page with the message
+next to its field, with the status that says why (400, 404, 409), and changes nothing.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from portal.dashboard import links, queries, summaries
+from portal.dashboard import views as dashboard_views
+from portal.dashboard.filters import TableFilters
+from portal.exams.models import Exam
+from portal.extensions import db
+from portal.instructor import allowances, decisions, panels, reopen
+from portal.instructor.errors import ActionError
+from portal.instructor.staff_log import Actor
+
+bp = Blueprint("instructor", __name__, url_prefix="/dashboard")
+bp.before_request(dashboard_views.instructors_only)
+bp.context_processor(dashboard_views.helpers)
+
+
+def _exam_page(exam_id: int, error: ActionError | None = None):
+    summary = summaries.exam_summary(exam_id) or abort(404)
+    errors = {error.field or "form": str(error)} if error else {}
+    panel = panels.exam_panel(exam_id, errors, request.form.to_dict() if error else {})
+    html = render_template("dashboard/exam.html", summary=summary, filters=TableFilters(),
+                           allowance_panel=panel, unmatched_count=summaries.unmatched_count(),
+                           active="exams")
+    return html, error.status if error else 200
+
+
+def _attempt_page(attempt_id: int, error: ActionError):
+    detail = queries.attempt_detail(attempt_id) or abort(404)
+    panel = panels.attempt_panel(detail.attempt, detail.row.result,
+                                 {error.field or "form": str(error)}, request.form.to_dict())
+    html = render_template("dashboard/attempt.html", detail=detail, row=detail.row,
+                           actions=panel, requeue_available=links.requeue_available(),
+                           unmatched_count=summaries.unmatched_count(), active="results")
+    return html, error.status
+
+
+@bp.post("/exams/<int:exam_id>/allowances")
+def add_allowance(exam_id: int):
+    exam = db.session.get(Exam, exam_id) or abort(404)
+    try:
+        student = allowances.find_student(request.form.get("student"))
+        minutes = allowances.parse_minutes(request.form.get("extra_minutes"))
+        reason = allowances.clean_reason(request.form.get("reason"))
+        allowances.add(exam, student, minutes, reason, Actor.of(current_user))
+    except ActionError as error:
+        db.session.rollback()
+        return _exam_page(exam_id, error)
+    db.session.commit()
+    flash(f"{student.username} has {minutes} extra minutes in “{exam.title}”.", "info")
+    return redirect(url_for("dashboard.exam_summary", exam_id=exam_id) + "#allowances", 303)
+
+
+@bp.post("/exams/<int:exam_id>/allowances/<int:allowance_id>/remove")
+def remove_allowance(exam_id: int, allowance_id: int):
+    db.session.get(Exam, exam_id) or abort(404)
+    try:
+        removed = allowances.remove(exam_id, allowance_id, Actor.of(current_user))
+        message = (f"The allowance of {removed.extra_minutes} minutes for "
+                   f"{removed.user.username} was removed.")
+    except ActionError as error:
+        db.session.rollback()
+        return _exam_page(exam_id, error)
+    db.session.commit()
+    flash(message, "info")
+    return redirect(url_for("dashboard.exam_summary", exam_id=exam_id) + "#allowances", 303)
+
+
+@bp.post("/attempts/<int:attempt_id>/reopen")
+def reopen_attempt(attempt_id: int):
+    try:
+        attempt = reopen.get_attempt(attempt_id)
+        reason = allowances.clean_reason(request.form.get("reason"), "reopen_reason")
+        new = reopen.reopen(attempt, reason, Actor.of(current_user))
+    except ActionError as error:
+        db.session.rollback()
+        if error.status == 404:
+            abort(404, description=str(error))
+        return _attempt_page(attempt_id, error)
+    db.session.commit()
+    flash(f"Reopened: {new.user.username} can take attempt {new.id} now; this one "
+          "stays as it was.", "info")
+    return redirect(url_for("dashboard.attempt", attempt_id=new.id), 303)
+
+
+@bp.post("/attempts/<int:attempt_id>/decision")
+def record_decision(attempt_id: int):
+    try:
+        attempt = reopen.get_attempt(attempt_id)
+        decision = decisions.parse_decision(request.form.get("decision"))
+        note = decisions.clean_note(request.form.get("note"))
+        decisions.record(attempt, decision, note, Actor.of(current_user))
+    except ActionError as error:
+        db.session.rollback()
+        if error.status == 404:
+            abort(404, description=str(error))
+        return _attempt_page(attempt_id, error)
+    db.session.commit()
+    flash("The decision is saved.", "info")
+    return redirect(url_for("dashboard.attempt", attempt_id=attempt_id) + "#decision", 303)
