@@ -13,10 +13,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.db_types import utcnow
-from portal.exams.models import Attempt
+from portal.db_types import isoformat_z, utcnow
+from portal.exams.models import Allowance, Attempt
 from portal.extensions import db
-from portal.exams.models import Allowance
 from portal.instructor.models import ReviewDecision, StaffAction
 from portal.proctoring import tokens
 from portal.proctoring.outbox.models import OutboxJob
@@ -185,6 +184,30 @@ def test_tokens_issued_after_an_allowance_carry_the_longer_session(app, student,
         claims = tokens.decode(constructor.start_token(fresh(attempt.id)),
                                app.config["CONSTRUCTOR_JWT_SECRET"])
     assert claims["duration"] == 55
+
+
+def test_supervisor_tokens_issued_after_an_allowance_carry_the_moved_deadline(
+        app, client, auth, student, exam, teacher):
+    auth.login()
+    attempt_id, headers = start_attempt(client, auth, exam)
+    before = fresh(attempt_id).deadline_at
+    allow(teacher, exam, minutes="20")
+    token = client.post(f"/api/attempts/{attempt_id}/token", headers=headers).json["token"]
+    claims = tokens.decode(token, app.config["PROCTOR_JWT_SECRET"])
+    assert claims["deadline"] == isoformat_z(before + timedelta(minutes=20))
+
+
+def test_a_stop_at_the_moved_deadline_is_the_time_limit(app, client, auth, student, exam, teacher):
+    """The proctoring server may stop the session at the token's deadline as the page's
+    timer ends it: past the deadline, the page's stop report expires the attempt."""
+    auth.login()
+    attempt_id, headers = start_attempt(client, auth, exam)
+    allow(teacher, exam, minutes="20")
+    attempt = fresh(attempt_id)
+    attempt.deadline_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert client.post(f"/api/attempts/{attempt_id}/stopped", headers=headers).status_code == 200
+    assert fresh(attempt_id).state == "expired"
 
 
 # ---- reopen ---------------------------------------------------------------------------

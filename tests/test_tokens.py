@@ -1,9 +1,12 @@
 """Supervisor tokens: the golden token, payload rules, the token endpoint, the CLI."""
 import time
+from datetime import datetime, timezone
 
 import jwt
 import pytest
+from sqlalchemy import select
 
+from portal.db_types import isoformat_z
 from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring import tokens
@@ -79,7 +82,9 @@ def test_student_payload_fields(app, student, client, auth):
     assert payload["api"] == "http://portal.test/api/proctoring/webhook"
     assert "url" not in payload  # the SDK page's token: a url would frame over the page
     assert payload["referrer"] == f"http://portal.test/attempts/{attempt_id}"
-    assert payload["deadline"] == "2030-06-01T12:00:00.000Z"
+    # The attempt runs: its own deadline (time limit; never past the exam's close).
+    assert payload["deadline"] == isoformat_z(attempt.deadline_at)
+    assert attempt.deadline_at < datetime(2030, 6, 1, 12, tzinfo=timezone.utc)
     assert (payload["timeout"], payload["tags"], payload["invites"]) == (5, ["final"], ["proctor1"])
     assert (payload["group"], payload["lang"]) == ("g1", "en")
     assert 590 <= payload["exp"] - time.time() <= 600
@@ -104,8 +109,20 @@ def test_minimal_payload_has_no_optional_fields(app, student, exam, client, auth
     db.session.commit()
     with app.test_request_context():
         payload = supervisor.student_payload(db.session.get(Attempt, attempt_id))
-    assert "deadline" not in payload and "invites" not in payload and "group" not in payload
+    assert "invites" not in payload and "group" not in payload
     assert payload["template"] == "default"  # PROCTOR_TEMPLATE
+
+
+def test_deadline_is_the_exams_close_until_the_attempt_runs(app, student, client, auth):
+    exam = add_exam(closes_at="2030-06-01T12:00:00Z")
+    auth.login()
+    client.post(f"/exams/{exam.id}/start", data={"csrf_token": auth.csrf("/")})
+    attempt = db.session.scalar(select(Attempt))
+    with app.test_request_context():
+        assert supervisor.student_payload(attempt)["deadline"] == "2030-06-01T12:00:00.000Z"
+    attempt.exam.closes_at = None
+    with app.test_request_context():
+        assert "deadline" not in supervisor.student_payload(attempt)
 
 
 def test_token_endpoint_fresh_token_same_identity(client, auth, student, exam, app):

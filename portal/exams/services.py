@@ -276,7 +276,9 @@ def page_reported_stop(attempt: Attempt, now: datetime | None = None) -> bool:
     if attempt.page_stopped_at is None:
         attempt.page_stopped_at = now
         db.session.flush()
-    return terminate(attempt, PAGE_STOP_REASON, now)
+    # At the deadline the proctoring server may stop the session as the page's timer
+    # ends it: that is the time limit, not an ended session.
+    return expire_if_due(attempt, now) or terminate(attempt, PAGE_STOP_REASON, now)
 
 
 def record_vendor_news(attempt: Attempt, status: str | None, now: datetime | None = None) -> None:

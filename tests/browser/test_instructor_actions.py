@@ -12,7 +12,7 @@ from portal.auth.models import User
 from portal.exams.models import Attempt, Exam
 from portal.extensions import db
 from tests.factories import seed_attempt, seed_result
-from tests.support.browser import current_attempt, open_exam, pass_prechecks
+from tests.support.browser import current_attempt, open_exam, pass_prechecks, submit_exam
 
 TUTORIAL = "Tutorial: proctoring"
 
@@ -75,8 +75,7 @@ def test_reopen_from_the_detail_page_and_the_student_takes_the_new_attempt(
     open_exam(page, stack)
     pass_prechecks(page)
     expect(page.get_by_text("Question 1 of 7")).to_be_visible()
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Submit").click()
+    submit_exam(page)
     page.wait_for_url(re.compile(r"/attempts/\d+/result$"))
     old = current_attempt(stack)
 
@@ -89,7 +88,8 @@ def test_reopen_from_the_detail_page_and_the_student_takes_the_new_attempt(
 
     page.goto(stack.url("/"))
     page.get_by_role("link", name=TUTORIAL).click()
-    page.get_by_role("button", name="Resume exam").click()
+    expect(page.locator("#reopened-note")).to_contain_text("this is a new attempt")
+    page.get_by_role("button", name="Start exam").click()
     pass_prechecks(page)  # a new proctoring session: its checks again
     expect(page.get_by_text("Question 1 of 7")).to_be_visible()
     with stack.db():

@@ -44,8 +44,12 @@ def student_payload(attempt: Attempt, now: datetime | None = None,
     payload["referrer"] = public_url("exams.attempt_page", attempt_id=attempt.id)
     if exam.inactivity_timeout_minutes:
         payload["timeout"] = exam.inactivity_timeout_minutes
-    if exam.closes_at:
-        payload["deadline"] = isoformat_z(exam.closes_at)
+    # No start after it: once the attempt runs, its own deadline (the time limit plus the
+    # student's allowances, never past the exam's close: exams/deadlines.py), so a token
+    # issued after an allowance carries the moved one; before that, the exam's close.
+    deadline = attempt.deadline_at or exam.closes_at
+    if deadline:
+        payload["deadline"] = isoformat_z(deadline)
     if exam.tags:
         payload["tags"] = list(exam.tags)
     if user.group_name:
