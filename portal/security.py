@@ -7,6 +7,7 @@ its face-detection Web Worker, made from a `blob:` URL (`worker-src`; without it
 `script-src` applies and blocks the worker). Nothing wider."""
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
@@ -23,12 +24,6 @@ def origin_of(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def proctoring_origins() -> list[str]:
-    config = current_app.config
-    origins = [origin_of(config["PROCTOR_URL"]), origin_of(config["CONSTRUCTOR_URL"])]
-    return sorted({o for o in origins if o})
-
-
 def websocket_origin(origin: str) -> str:
     """`https://host` -> `wss://host`, `http://host` -> `ws://host` (the SDK's socket.io)."""
     scheme, _, rest = origin.partition("://")
@@ -39,11 +34,21 @@ def frameable() -> bool:
     return request.endpoint in FRAMEABLE_ENDPOINTS
 
 
-def content_security_policy() -> str:
-    origins = proctoring_origins()
+def content_security_policy(framed: bool | None = None) -> str:
+    """The policy of the current request's page (`framed`: whether it may be framed,
+    by default as its endpoint says)."""
+    config = current_app.config
+    return _policy(config["PROCTOR_URL"], config["CONSTRUCTOR_URL"],
+                   frameable() if framed is None else framed)
+
+
+@lru_cache(maxsize=32)
+def _policy(proctor_url: str | None, constructor_url: str | None, framed: bool) -> str:
+    """Built once per pair of proctoring URLs and page kind: every response carries it."""
+    origins = sorted({o for o in (origin_of(proctor_url), origin_of(constructor_url)) if o})
     proctor = " ".join(origins)
     sockets = " ".join(websocket_origin(o) for o in origins)
-    ancestors = proctor if frameable() else "'none'"
+    ancestors = proctor if framed else "'none'"
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' {proctor}",
@@ -64,8 +69,9 @@ def content_security_policy() -> str:
 def register(app: Flask) -> None:
     @app.after_request
     def set_security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", content_security_policy())
-        if not frameable():
+        framed = frameable()
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(framed))
+        if not framed:
             response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
