@@ -21,7 +21,10 @@
 # role that may CREATE DATABASE: a portal_bench_<random> database is created next to
 # the one named, and dropped at the end), BENCH_KEEP=1 keeps the work folder (logs,
 # databases), BENCH_OUT (where the markdown report is copied; default: the work folder),
-# BENCH_REPORT_ONLY=1 (report FAILs, exit 0).
+# BENCH_REPORT_ONLY=1 (report FAILs, exit 0), BENCH_GUNICORN (the gunicorn command's
+# workers and threads, for comparison only). The portal's own settings come from the
+# environment as usual: SQLITE_SYNCHRONOUS=NORMAL measures that (weaker) setting, and the
+# report says which one ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -198,7 +201,7 @@ run_leg() {
 
   cat >"$LEG_DIR/extra.json" <<JSON
 {"leg": "$leg", "nproc": $(nproc), "webhook_connections": 32,
- "gunicorn": "${GUNICORN_ARGS[*]}",
+ "gunicorn": "${GUNICORN_ARGS[*]}", "sqlite_synchronous": "${SQLITE_SYNCHRONOUS:-FULL}",
  "load_before": "$load_before", "load_after": "$(cut -d' ' -f1-3 /proc/loadavg)",
  "deliveries_before": $before, "deliveries_after": $after,
  "server_log_200": $((ok_after - ok_before)), "server_log_all": $((bad_after - bad_before)),

@@ -60,17 +60,22 @@ def _configure_database(app: Flask) -> None:
         # Wait for a writer instead of failing at once (several gunicorn workers), in
         # line on a lock file rather than in SQLite's sleeping busy handler.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {
-            "timeout": 15, "factory": sqlite_writers.QueuedWritersConnection}})
+            "timeout": 15,
+            "factory": sqlite_writers.connection_class(app.config["SQLITE_SYNCHRONOUS"])}})
     else:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
 
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """WAL lets readers run beside the one writer; foreign keys are off by default."""
+    """WAL lets readers run beside the one writer; foreign keys are off by default.
+    synchronous: FULL (SQLite's default) unless SQLITE_SYNCHRONOUS=NORMAL chose the
+    connection class (docs/benchmarks.md, "Durability")."""
     if isinstance(dbapi_connection, sqlite3.Connection):
+        synchronous = getattr(dbapi_connection, "synchronous", "FULL")
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # FULL or NORMAL (validated)
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -41,7 +41,11 @@ def lock_path(database: str) -> str | None:
 class QueuedWritersConnection(sqlite3.Connection):
     """A sqlite3 connection whose write transactions queue on the database's lock file
     (pass as `factory=` to sqlite3.connect). Raises sqlite3.OperationalError("database
-    is locked") when the lock is not free within the connection's `timeout`."""
+    is locked") when the lock is not free within the connection's `timeout`.
+
+    `synchronous` is the PRAGMA the portal sets on connect (`connection_class`)."""
+
+    synchronous = "FULL"
 
     def __init__(self, database, timeout: float = 5.0, *args, **kwargs):
         super().__init__(database, timeout, *args, **kwargs)
@@ -102,6 +106,18 @@ class QueuedWritersConnection(sqlite3.Connection):
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
+
+
+_CLASSES: dict[str, type[QueuedWritersConnection]] = {"FULL": QueuedWritersConnection}
+
+
+def connection_class(synchronous: str) -> type[QueuedWritersConnection]:
+    """The connection class for sqlite3.connect(factory=...) whose connections get
+    `PRAGMA synchronous=<synchronous>` (FULL or NORMAL) on connect."""
+    if synchronous not in _CLASSES:
+        _CLASSES[synchronous] = type(f"QueuedWritersConnection{synchronous.title()}",
+                                     (QueuedWritersConnection,), {"synchronous": synchronous})
+    return _CLASSES[synchronous]
 
 
 class QueuedWritersCursor(sqlite3.Cursor):

@@ -93,3 +93,23 @@ def test_the_portal_uses_it_on_sqlite(tmp_path):
         assert db.session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         db.session.remove()
     assert (tmp_path / "portal.sqlite-writers.lock").exists()
+
+
+def test_sqlite_synchronous_normal_is_a_setting(tmp_path):
+    """SQLITE_SYNCHRONOUS=NORMAL (any case) gives PRAGMA synchronous=NORMAL (1); the
+    writers still queue."""
+    app = make_app("sqlite", tmp_path, SQLITE_SYNCHRONOUS="normal")
+    with app.app_context():
+        assert app.config["SQLITE_SYNCHRONOUS"] == "NORMAL"
+        raw = db.session.connection().connection.dbapi_connection
+        assert isinstance(raw, sqlite_writers.QueuedWritersConnection)
+        assert db.session.execute(text("PRAGMA synchronous")).scalar() == 1
+        db.session.remove()
+
+
+def test_an_unknown_sqlite_synchronous_is_refused_with_the_choices():
+    from portal.config import DEFAULTS, ConfigError, validate
+
+    settings = {**DEFAULTS, "PORTAL_MODE": "demo", "SQLITE_SYNCHRONOUS": "OFF"}
+    with pytest.raises(ConfigError, match=r"SQLITE_SYNCHRONOUS='OFF': expected FULL .* or NORMAL"):
+        validate(settings)
