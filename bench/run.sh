@@ -5,7 +5,8 @@
 # throw-away database, migrated and seeded (bench/seed.py: 10,000 attempts, 4,000 of
 # them running for 500 students, 100,000 metric samples), then, on 127.0.0.1:
 #   the baseline: hello-world Flask (bench/hello.py) under the same gunicorn command
-#   as the portal (GUNICORN_ARGS), at 32 and 64 connections;
+#   as the portal (GUNICORN_ARGS), at 32 connections right before the webhook run and
+#   at 64 right before the mix (the ratios' denominators, measured under the same load);
 #   the portal under that command (gunicorn.conf.py, as `make run` serves it), sessions
 #   made once with requests, a short warm-up, then bounded wrk runs: healthz, dashboard
 #   page and live partial, answer saves, webhook deliveries (32 connections), the
@@ -54,6 +55,8 @@ WORK=$(mktemp -d /tmp/portal-bench.XXXXXX)
 server_pid=""
 pg_database=""
 
+hello_pid=""
+
 stop_server() {
   if [ -n "$server_pid" ]; then
     kill -TERM "$server_pid" 2>/dev/null || true
@@ -61,8 +64,16 @@ stop_server() {
     server_pid=""
   fi
 }
+stop_hello() {
+  if [ -n "$hello_pid" ]; then
+    kill -TERM "$hello_pid" 2>/dev/null || true
+    wait "$hello_pid" 2>/dev/null || true
+    hello_pid=""
+  fi
+}
 cleanup() {
   stop_server
+  stop_hello
   if [ -n "$pg_database" ]; then
     "$BIN/python" bench/seed.py pg-drop "$pg_database" || echo "could not drop $pg_database" >&2
   fi
@@ -160,12 +171,13 @@ run_leg() {
   "$BIN/python" bench/seed.py seed --out "$LEG_DIR/seed.json" 2>>"$LEG_DIR/portal.log" \
     || { tail -30 "$LEG_DIR/portal.log"; return 1; }
 
-  # The baseline first, alone on the machine: hello-world under the same gunicorn.
+  # The baseline: hello-world under the same gunicorn, started now and measured right
+  # before the portal run it is compared with (the machine's load drifts within a leg;
+  # the idle server of the two costs nothing meanwhile).
   echo 'return {user_agent = "portal-bench/1"}' >"$LEG_DIR/hello.lua"
   serve bench.hello:app hello
-  BENCH_DATA=$LEG_DIR/hello.lua run_wrk hello_32 "$DURATION" 32 hello.lua
-  BENCH_DATA=$LEG_DIR/hello.lua run_wrk hello_64 "$DURATION" 64 hello.lua
-  stop_server
+  local hello_base=$BASE
+  hello_pid=$server_pid server_pid=""
 
   serve wsgi:app portal
   "$BIN/python" bench/seed.py login --base "$BASE" --seed "$LEG_DIR/seed.json" --lua "$LEG_DIR/data.lua"
@@ -184,6 +196,7 @@ run_leg() {
   local before ok_before bad_before
   before=$("$BIN/python" bench/seed.py count 2>/dev/null)
   ok_before=$(count_log 200); bad_before=$(grep -c "webhook delivery" "$LEG_DIR/portal.log" || true)
+  BASE=$hello_base BENCH_DATA=$LEG_DIR/hello.lua run_wrk hello_32 "$DURATION" 32 hello.lua
   run_wrk webhook "$DURATION" 32 webhook.lua
   # Requests in flight when wrk stopped its clock still finish (stored and logged).
   settle
@@ -191,6 +204,7 @@ run_leg() {
   after=$("$BIN/python" bench/seed.py count 2>/dev/null)
   ok_after=$(count_log 200); bad_after=$(grep -c "webhook delivery" "$LEG_DIR/portal.log" || true)
 
+  BASE=$hello_base BENCH_DATA=$LEG_DIR/hello.lua run_wrk hello_64 "$DURATION" 64 hello.lua
   run_wrk mix "$DURATION" 64 mix.lua
   settle
   # The capacity sweep: the same mix at fewer connections (the p99 <= 250 ms point).
@@ -209,6 +223,7 @@ run_leg() {
  "master_kib": $(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")}
 JSON
   stop_server
+  stop_hello
 }
 
 run_leg sqlite "sqlite:///$WORK/bench.sqlite"
