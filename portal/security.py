@@ -24,6 +24,17 @@ def origin_of(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def proctoring_origins() -> list[str]:
+    """The origins of the configured proctoring servers (Supervisor, Constructor), sorted."""
+    config = current_app.config
+    return list(_origins(config["PROCTOR_URL"], config["CONSTRUCTOR_URL"]))
+
+
+@lru_cache(maxsize=32)
+def _origins(proctor_url: str | None, constructor_url: str | None) -> tuple[str, ...]:
+    return tuple(sorted({o for o in (origin_of(proctor_url), origin_of(constructor_url)) if o}))
+
+
 def websocket_origin(origin: str) -> str:
     """`https://host` -> `wss://host`, `http://host` -> `ws://host` (the SDK's socket.io)."""
     scheme, _, rest = origin.partition("://")
@@ -45,7 +56,7 @@ def content_security_policy(framed: bool | None = None) -> str:
 @lru_cache(maxsize=32)
 def _policy(proctor_url: str | None, constructor_url: str | None, framed: bool) -> str:
     """Built once per pair of proctoring URLs and page kind: every response carries it."""
-    origins = sorted({o for o in (origin_of(proctor_url), origin_of(constructor_url)) if o})
+    origins = _origins(proctor_url, constructor_url)
     proctor = " ".join(origins)
     sockets = " ".join(websocket_origin(o) for o in origins)
     ancestors = proctor if framed else "'none'"
