@@ -32,7 +32,8 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 def lock_path(database: str) -> str | None:
-    """The lock file of a database file, or None for an in-memory database."""
+    """The lock file of a database file; None for an in-memory database or a `file:` URI
+    (its writers are not queued)."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return database + "-writers.lock"
@@ -106,6 +107,12 @@ class QueuedWritersConnection(sqlite3.Connection):
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
+
+    def __del__(self) -> None:
+        # A connection dropped without close(): its descriptor (and any lock on it) goes too.
+        fd, self._lock_fd = getattr(self, "_lock_fd", None), None
+        if fd is not None:
+            os.close(fd)
 
 
 _CLASSES: dict[str, type[QueuedWritersConnection]] = {"FULL": QueuedWritersConnection}
