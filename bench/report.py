@@ -141,7 +141,9 @@ def check_leg(leg: Path) -> tuple[list[str], list[tuple[bool, str]]]:
     rps = {s: r["requests"] / (r["duration_us"] / 1e6) for s, r in runs.items()}
     lines = [f"### {name}", "",
              f"gunicorn `{extra['gunicorn']}` for the baseline and the portal; wrk -t2 on the "
-             f"same {extra['nproc']} CPUs.", "",
+             f"same {extra['nproc']} CPUs."
+             + (f" SQLite `synchronous={extra.get('sqlite_synchronous', 'FULL')}`."
+                if name == "sqlite" else ""), "",
              "| scenario | conns | req/s | x hello | p50 ms | p99 ms | max ms | requests "
              "| errors | 429 | server p50 / p99 ms | server statuses |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]

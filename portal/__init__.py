@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as settings_module
-from portal import logs
+from portal import logs, sqlite_writers
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -56,18 +57,25 @@ def _configure_database(app: Flask) -> None:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     if url.startswith("sqlite"):
-        # Wait for a writer instead of failing at once (several gunicorn workers).
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
+        # Wait for a writer instead of failing at once (several gunicorn workers), in
+        # line on a lock file rather than in SQLite's sleeping busy handler.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {
+            "timeout": 15,
+            "factory": sqlite_writers.connection_class(app.config["SQLITE_SYNCHRONOUS"])}})
     else:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
 
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """WAL lets readers run beside the one writer; foreign keys are off by default."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    """WAL lets readers run beside the one writer; foreign keys are off by default.
+    synchronous: FULL (SQLite's default) unless SQLITE_SYNCHRONOUS=NORMAL chose the
+    connection class (docs/benchmarks.md, "Durability")."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        synchronous = getattr(dbapi_connection, "synchronous", "FULL")
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # FULL or NORMAL (validated)
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

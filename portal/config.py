@@ -30,6 +30,9 @@ DEMO_SECRETS = {
 DEFAULTS: dict[str, Any] = {
     "PORTAL_MODE": "production",
     "DATABASE_URL": None,  # None: sqlite file in the instance folder
+    # SQLite only: FULL (a commit survives a power loss) or NORMAL (it survives a crash of
+    # the portal, not of the machine); docs/benchmarks.md, "Durability".
+    "SQLITE_SYNCHRONOUS": "FULL",
     "PUBLIC_URL": None,  # required outside demo/test; DEMO_PUBLIC_URL there
     "PROCTOR_URL": "http://127.0.0.1:5001",
     "PROCTOR_PROVIDER": "jwt",
@@ -92,6 +95,7 @@ INT_SETTINGS = {"PROCTOR_TOKEN_TTL", "OUTBOX_MAX_TRIES", "OUTBOX_LEASE_SECONDS",
 FLOAT_SETTINGS = {"OUTBOX_BACKOFF_BASE", "OUTBOX_POLL_SECONDS", "OUTBOX_RECONCILE_SECONDS",
                   "OUTBOX_HTTP_TIMEOUT"}
 BOOL_SETTINGS = {"PROCTOR_DEBUG_PANEL", "OUTBOX_IN_PROCESS_WORKER", "SESSION_COOKIE_SECURE"}
+SQLITE_SYNCHRONOUS_MODES = ("FULL", "NORMAL")
 ENV_NAMES = set(DEFAULTS) | set(REQUIRED_SECRETS) | {"CONSTRUCTOR_JWT_SECRET"}
 
 
@@ -165,6 +169,12 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5:
             raise ConfigError(f"{name}={value!r} must be a count of proxies from 0 to 5 "
                               "(1 behind the one nginx of deploy/; 0 without a proxy)")
+    synchronous = str(settings["SQLITE_SYNCHRONOUS"]).strip().upper()
+    if synchronous not in SQLITE_SYNCHRONOUS_MODES:
+        raise ConfigError(f"SQLITE_SYNCHRONOUS={settings['SQLITE_SYNCHRONOUS']!r}: expected FULL "
+                          "(the default: a commit survives a power loss) or NORMAL (a commit "
+                          "survives a crash of the portal, not of the machine)")
+    settings["SQLITE_SYNCHRONOUS"] = synchronous
     if settings["LOG_FORMAT"] not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT={settings['LOG_FORMAT']!r}: expected text or json")
     for name in ("PROCTOR_URL", "CONSTRUCTOR_URL", "PUBLIC_URL"):

@@ -7,6 +7,7 @@ its face-detection Web Worker, made from a `blob:` URL (`worker-src`; without it
 `script-src` applies and blocks the worker). Nothing wider."""
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
@@ -43,11 +44,18 @@ def frameable() -> bool:
     return request.endpoint in FRAMEABLE_ENDPOINTS
 
 
-def content_security_policy() -> str:
-    origins = proctoring_origins()
+def content_security_policy(framed: bool | None = None) -> str:
+    """The policy of the current request's page (`framed`: whether it may be framed,
+    by default as its endpoint says)."""
+    return _policy(tuple(proctoring_origins()), frameable() if framed is None else framed)
+
+
+@lru_cache(maxsize=32)
+def _policy(origins: tuple[str, ...], framed: bool) -> str:
+    """Built once per set of proctoring origins and page kind: every response carries it."""
     proctor = " ".join(origins)
     sockets = " ".join(websocket_origin(o) for o in origins)
-    ancestors = proctor if frameable() else "'none'"
+    ancestors = proctor if framed else "'none'"
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' {proctor}",
@@ -68,8 +76,9 @@ def content_security_policy() -> str:
 def register(app: Flask) -> None:
     @app.after_request
     def set_security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", content_security_policy())
-        if not frameable():
+        framed = frameable()
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(framed))
+        if not framed:
             response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

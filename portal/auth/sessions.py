@@ -18,7 +18,7 @@ import time
 
 from flask import Flask, current_app, flash, g, redirect, request, session
 from flask_login import current_user, login_url, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.auth import services
 from portal.auth.models import User
@@ -94,11 +94,16 @@ def load_user(user_id: str) -> User | None:
     user_key, _, version = user_id.partition(":")
     user = None
     if user_key.isdigit() and version.isdigit():
-        user = db.session.scalar(select(User).where(User.id == int(user_key),
-                                                    User.session_version == int(version)))
+        user = db.session.execute(_USER_OF_SESSION, {"user_id": int(user_key),
+                                                     "version": int(version)}).scalar()
     if user is None:
         _forget_login()
     return user
+
+
+# Built once: it runs on every request of a logged-in user.
+_USER_OF_SESSION = select(User).where(User.id == bindparam("user_id"),
+                                      User.session_version == bindparam("version"))
 
 
 def unauthorized():

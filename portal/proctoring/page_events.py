@@ -12,9 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
-from portal.db_types import utcnow
+from portal.db_types import UTCDateTime, utcnow
 from portal.exams import services as exams
 from portal.exams.models import Attempt
 from portal.extensions import db
@@ -24,7 +24,13 @@ from portal.proctoring.models import MetricSample
 METRIC_CODES = tuple(METRIC_NAMES)
 # The page sends what it queued: a batch holds at most a minute's worth at the default pace.
 MAX_SAMPLES_PER_BATCH = 12
+# Statements built once: a metrics post is most of the exam-day traffic.
 _INSERT_SAMPLES = insert(MetricSample.__table__)
+_samples = MetricSample.__table__
+_COUNT_SAMPLES = (select(func.count(_samples.c.id).filter(
+                             _samples.c.recorded_at > bindparam("since", type_=UTCDateTime())),
+                         func.count(_samples.c.id))
+                  .where(_samples.c.attempt_id == bindparam("attempt_id")))
 
 
 class InvalidSamples(ValueError):
@@ -94,11 +100,8 @@ def _check_limits(attempt: Attempt, adding: int) -> None:
     exams.lock_running(attempt)
     now = utcnow()
     per_minute, per_attempt = limit("METRICS_PER_MINUTE"), limit("METRICS_PER_ATTEMPT")
-    recent, total = db.session.execute(
-        select(func.count(MetricSample.id).filter(
-                   MetricSample.recorded_at > now - timedelta(minutes=1)),
-               func.count(MetricSample.id))
-        .where(MetricSample.attempt_id == attempt.id)).one()
+    recent, total = db.session.execute(_COUNT_SAMPLES, {
+        "attempt_id": attempt.id, "since": now - timedelta(minutes=1)}).one()
     if total + adding > per_attempt:
         raise TooManySamples(f"This attempt already has {total} metrics samples, the most "
                              f"accepted is {per_attempt}: further samples are not stored.")
