@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-POLL_URL = re.compile(r'id="results-live"[^>]*hx-get="([^"]+)"')
+POLL_URL = re.compile(r'id="results-live"[^>]*data-poll-url="([^"]+)"')
 USER_AGENT = "portal-bench/1"
 REPEATS = {"page": 7, "poll": 25}
 
@@ -110,7 +110,7 @@ def dashboard(args: argparse.Namespace) -> None:
         page = client.get("/dashboard/").get_data(as_text=True)
         poll = POLL_URL.search(page)
         if not poll:
-            sys.exit("inprocess.py: no polled region (id=results-live hx-get) on /dashboard/")
+            sys.exit("inprocess.py: no polled region (id=results-live data-poll-url) on /dashboard/")
         with app.app_context():
             out[label] = {"attempts": attempts, "samples": samples,
                           "page": _timed(client, engine, "/dashboard/", REPEATS["page"]),

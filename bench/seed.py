@@ -329,7 +329,7 @@ def count(args: argparse.Namespace) -> None:
 # ---- login ---------------------------------------------------------------------------
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-POLL_URL = re.compile(r'id="results-live"[^>]*hx-get="([^"]+)"')
+POLL_URL = re.compile(r'id="results-live"[^>]*data-poll-url="([^"]+)"')
 
 
 def _session(base: str, username: str, password: str):
@@ -406,7 +406,7 @@ def login(args: argparse.Namespace) -> None:
     page.raise_for_status()
     poll = POLL_URL.search(page.text)
     if not poll:
-        sys.exit("seed.py login: no polled region (id=results-live hx-get) on /dashboard/")
+        sys.exit("seed.py login: no polled region (id=results-live data-poll-url) on /dashboard/")
     poll_url = html.unescape(poll.group(1))
     partial = http.get(base + poll_url, timeout=60)
     lua = {
@@ -446,7 +446,7 @@ def poll_url(args: argparse.Namespace) -> None:
     page.raise_for_status()
     poll = POLL_URL.search(page.text)
     if not poll:
-        sys.exit("seed.py poll-url: no polled region (id=results-live hx-get) on /dashboard/")
+        sys.exit("seed.py poll-url: no polled region (id=results-live data-poll-url) on /dashboard/")
     data["poll_url"] = html.unescape(poll.group(1))
     _write_data(args.lua, data)
 
