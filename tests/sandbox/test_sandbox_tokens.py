@@ -30,27 +30,29 @@ def test_valid_token_creates_session(client):
     assert room["id"] == "Attempt0001" and room["status"] == "created"
 
 
-@pytest.mark.parametrize("token, message", [
-    (make_token(exp=int(time.time()) - 60), "token expired"),
-    (make_token(secret="another-secret-of-sufficient-length-42"), "signature verification failed"),
-    (make_token(drop=("exp",)), "missing required field: exp"),
-    (make_token(drop=("username",)), "missing required field: username"),
-    (make_token(drop=("identifier",)), "missing required field: identifier"),
-    (make_token(drop=("template",)), "missing required field: template"),
-    (make_token(username="bad name!"), "username has characters outside A-Za-z0-9_-"),
-    (make_token(identifier="with-dash"), "identifier has characters outside A-Za-z0-9"),
-    (make_token(template="tpl_1"), "template has characters outside A-Za-z0-9"),
-    (make_token(role="admin"), "role must be student or proctor"),
-    (make_token(deadline="tomorrow"), "deadline is not an ISO-8601 UTC date"),
-    (make_token(timeout=-1), "timeout must be a positive number of minutes"),
-    (make_token(api="ftp://x"), "api must be an http(s) URL"),
-    ("not-a-token", "malformed token"),
-    ("", "missing token"),
+# Each token is made when its test runs (a token made at collection would expire while
+# the suite's earlier tests run, and every case would read "token expired").
+@pytest.mark.parametrize("make, message", [
+    (lambda: make_token(exp=int(time.time()) - 60), "token expired"),
+    (lambda: make_token(secret="another-secret-of-sufficient-length-42"), "signature verification failed"),
+    (lambda: make_token(drop=("exp",)), "missing required field: exp"),
+    (lambda: make_token(drop=("username",)), "missing required field: username"),
+    (lambda: make_token(drop=("identifier",)), "missing required field: identifier"),
+    (lambda: make_token(drop=("template",)), "missing required field: template"),
+    (lambda: make_token(username="bad name!"), "username has characters outside A-Za-z0-9_-"),
+    (lambda: make_token(identifier="with-dash"), "identifier has characters outside A-Za-z0-9"),
+    (lambda: make_token(template="tpl_1"), "template has characters outside A-Za-z0-9"),
+    (lambda: make_token(role="admin"), "role must be student or proctor"),
+    (lambda: make_token(deadline="tomorrow"), "deadline is not an ISO-8601 UTC date"),
+    (lambda: make_token(timeout=-1), "timeout must be a positive number of minutes"),
+    (lambda: make_token(api="ftp://x"), "api must be an http(s) URL"),
+    (lambda: "not-a-token", "malformed token"),
+    (lambda: "", "missing token"),
 ], ids=["expired", "signature", "no-exp", "no-username", "no-identifier", "no-template",
         "username-chars", "identifier-chars", "template-chars", "role", "deadline", "timeout",
         "api", "garbage", "empty"])
-def test_bad_tokens_are_rejected_with_the_problem_named(client, caplog, token, message):
-    response = _auth(client, token)
+def test_bad_tokens_are_rejected_with_the_problem_named(client, caplog, make, message):
+    response = _auth(client, make())
     assert response.status_code == 401
     assert response.get_json() == {"error": message}
     assert f"token refused at /api/auth/jwt: {message}" in caplog.text
