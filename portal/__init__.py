@@ -154,16 +154,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.exams.views import bp as exams_bp
     from portal.proctoring import setup as proctoring_setup
     from portal.dashboard.actions import bp as instructor_bp
-    from portal.proctoring.views import bp as proctoring_bp
-    from portal.proctoring.webhooks import bp as webhooks_bp
     from portal.site.views import bp as core_bp
 
     # Proctoring joins the exam flow (exams/signals.py); the vendors' own endpoints.
     proctoring_setup.init_app(app)
-    for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp,
-                      api_bp, instructor_bp):
+    for blueprint in (core_bp, auth_bp, exams_bp, dashboard_bp, api_bp, instructor_bp):
         app.register_blueprint(blueprint)
-    csrf.exempt(webhooks_bp)  # machine endpoints: authenticated by key/JWT, not cookies
 
 
 def register_cli(app: Flask) -> None:

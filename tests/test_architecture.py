@@ -161,9 +161,6 @@ VENDOR_NAME_ALLOWED: dict[str, str] = {
     "portal/api/openapi.py": "documents each vendor's endpoint with its schema; not yet handed over by the providers",
     "portal/proctoring/check.py": "`proctor check` probes the Supervisor SDK's URL; not yet a provider's checklist",
     "portal/exams/models.py": "VENDORS: what the CHECK on exams.vendor accepts (the database invariant, made by a migration); test_the_databases_vendors_are_the_registrys keeps it equal to the registry",
-    "portal/proctoring/schemas.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
-    "portal/proctoring/views.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
-    "portal/proctoring/webhooks.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
 }
 
 

@@ -11,7 +11,8 @@ import schemathesis
 from portal.api.openapi import OPERATIONS, REF
 from portal.exams.schemas import AnswerBody
 from portal.proctoring.providers.constructor import ConstructorReview
-from portal.proctoring.schemas import MetricsBatch, SupervisorDelivery
+from portal.proctoring.providers.supervisor.schemas import SupervisorDelivery
+from portal.proctoring.schemas import MetricsBatch
 from tests.conftest import BASE_CONFIG, make_app
 
 UNDOCUMENTED = {"api.openapi_document"}  # the document itself

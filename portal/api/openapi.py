@@ -21,7 +21,8 @@ from portal.api import responses
 from portal.core.jsonbody import INT_MAX
 from portal.exams.schemas import AnswerBody
 from portal.proctoring.providers.constructor import ConstructorReview
-from portal.proctoring.schemas import MetricsBatch, SupervisorDelivery
+from portal.proctoring.providers.supervisor.schemas import SupervisorDelivery
+from portal.proctoring.schemas import MetricsBatch
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"

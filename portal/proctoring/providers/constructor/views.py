@@ -22,7 +22,6 @@ from portal.extensions import csrf, db
 from portal.proctoring import deliveries, results, tokens
 from portal.proctoring.outbox.jobs import JobConflict
 from portal.proctoring.providers import constructor
-from portal.proctoring.webhooks import other_vendor_response, storage_failed_response
 
 bp = Blueprint("constructor", __name__)
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ def storage_failed(error: SQLAlchemyError):
     """Nothing stored (the transaction is rolled back): 503, so the sender retries."""
     db.session.rollback()
     log.warning("constructor request not stored (%s): answered 503", type(error).__name__)
-    return storage_failed_response()
+    return deliveries.storage_failed_response()
 
 
 @bp.post("/api/constructor/review")
@@ -83,7 +82,7 @@ def review():
                                        identifier=received.identifier)
     db.session.commit()
     if outcome == results.REFUSED:
-        return other_vendor_response()
+        return deliveries.other_vendor_response()
     if received.status != 200:
         return jsonify(error=received.message, status=received.status,
                        problems=[p.as_dict() for p in received.problems]), received.status
