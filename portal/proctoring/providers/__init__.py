@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,9 +20,11 @@ from portal.exams.signals import CONFIRMED, StartCheck
 if TYPE_CHECKING:
     from datetime import datetime
 
+    import requests
     from flask import Blueprint, Response
 
     from portal.exams.models import Attempt, Exam
+    from portal.proctoring.check import Check
     from portal.proctoring.outbox.models import OutboxJob
     from portal.proctoring.outbox.outcomes import Outcome
 
@@ -104,6 +106,10 @@ class Provider(Protocol):
 
     def worker_problems(self) -> list[str]:
         """Settings that would make the outbox worker fail this vendor's jobs."""
+
+    # `flask proctor check`: each takes (the app's config, a requests.Session) and says
+    # PASS, WARN or FAIL with how to fix it (portal/proctoring/cli.py runs them).
+    checks: "Sequence[Callable[[Mapping, requests.Session], Check]]"
 
 
 _registry: dict[str, Provider] = {}

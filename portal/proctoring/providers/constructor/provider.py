@@ -49,6 +49,7 @@ class ConstructorProvider:
     def page_origins(self, config) -> list[str]:
         return [config["CONSTRUCTOR_URL"]]
     jobs = {constructor.FINISH_JOB: finish.send}
+    checks = ()  # none yet: `proctor check` probes Supervisor servers only
 
     def requeue(self, attempt: Attempt) -> OutboxJob:
         return constructor.requeue_finish(attempt)

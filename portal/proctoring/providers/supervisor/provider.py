@@ -11,7 +11,7 @@ from portal.exams.models import Attempt, Exam
 from portal.proctoring import providers
 from portal.proctoring.outbox.jobs import JobConflict
 from portal.proctoring.providers import supervisor
-from portal.proctoring.providers.supervisor import views, webhooks
+from portal.proctoring.providers.supervisor import check, views, webhooks
 
 
 class SupervisorProvider:
@@ -22,6 +22,7 @@ class SupervisorProvider:
     # reports, Open as proctor) and the results webhook.
     blueprints = (views.bp, webhooks.bp)
     jobs: dict = {}
+    checks = check.CHECKS
     opens_as_proctor = True
     requeue_endpoint = None
 
