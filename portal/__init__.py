@@ -22,13 +22,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Raises ConfigError (with the missing setting's name) when a required secret is absent
     outside demo and test mode. Creates no tables and makes no network calls.
     """
+    from portal.proctoring import setup as proctoring_setup
+
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(settings_module.DEFAULTS)
+    # The portal's settings and the vendors' (their providers declare them).
+    app.config.from_mapping(proctoring_setup.defaults())
     app.config.from_pyfile("config.py", silent=True)
-    app.config.update(settings_module.from_environment(os.environ))
+    app.config.update(proctoring_setup.from_environment(os.environ))
     if test_config:
         app.config.update(test_config)
-    settings_module.validate(app.config)
+    proctoring_setup.validate_settings(app.config)
     _configure_database(app)
     _configure_sessions(app)
     _configure_proxy(app)

@@ -31,6 +31,7 @@ import pytest
 import yaml
 
 from portal import config as portal_config
+from portal.proctoring import setup as proctoring_setup
 from sandbox import config as sandbox_config
 from tests.conftest import EXAM_DATA
 
@@ -327,7 +328,7 @@ NOT_SETTINGS = {
 def code_settings() -> set[str]:
     """Every setting the code reads: the portal's and the sandbox's settings modules,
     the environment names gunicorn.conf.py reads and those scripts/run.sh defaults."""
-    names = set(portal_config.DEFAULTS) | set(portal_config.ENV_NAMES) | set(sandbox_config.DEFAULTS)
+    names = set(proctoring_setup.defaults()) | set(portal_config.ENV_NAMES) | set(sandbox_config.DEFAULTS)
     gunicorn_conf = (ROOT / "gunicorn.conf.py").read_text()
     names |= set(re.findall(r"os\.environ\.get\(\"([A-Z_]+)\"", gunicorn_conf))
     names |= set(re.findall(r"\$\{([A-Z_]+):-", (ROOT / "scripts" / "run.sh").read_text()))

@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from portal.exams.signals import CONFIRMED, StartCheck
 
@@ -106,6 +106,17 @@ class Provider(Protocol):
 
     def worker_problems(self) -> list[str]:
         """Settings that would make the outbox worker fail this vendor's jobs."""
+
+    # The vendor's own settings with their defaults (read from instance/config.py and
+    # the environment like the portal's), and the demo values of its secrets (filled in
+    # demo and test mode, like portal/config.py's DEMO_SECRETS).
+    settings: "Mapping[str, Any]"
+    demo_secrets: "Mapping[str, str]"
+
+    def check_settings(self, settings: dict) -> None:
+        """Check the vendor's settings at app setup (normalising them in place, e.g. a
+        base URL's trailing slash). Raises config.ConfigError naming the setting and how
+        to fix it."""
 
     # `flask proctor check`: each takes (the app's config, a requests.Session) and says
     # PASS, WARN or FAIL with how to fix it (portal/proctoring/cli.py runs them).

@@ -22,6 +22,13 @@ class SupervisorProvider:
     # reports, Open as proctor) and the results webhook.
     blueprints = (views.bp, webhooks.bp)
     jobs: dict = {}
+    # The default vendor of exams that name none. Its other settings (PROCTOR_*) are the
+    # portal's own in portal/config.py: they predate a second vendor.
+    settings = {"PROCTOR_VENDOR": supervisor.VENDOR}
+    demo_secrets: dict = {}
+
+    def check_settings(self, settings: dict) -> None:
+        """Nothing more to check: portal/config.py checks the PROCTOR_* settings."""
     checks = check.CHECKS
     opens_as_proctor = True
     requeue_endpoint = None
