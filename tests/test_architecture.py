@@ -157,7 +157,6 @@ PROVIDERS = PORTAL / "proctoring" / "providers"
 # Portal modules outside providers/ that may name a vendor, each with its reason.
 VENDOR_NAME_ALLOWED: dict[str, str] = {
     "portal/exams/importer.py": "PyYAML's add_constructor: a YAML word, not the vendor",
-    "portal/api/openapi.py": "documents each vendor's endpoint with its schema; not yet handed over by the providers",
     "portal/exams/models.py": "VENDORS: what the CHECK on exams.vendor accepts (the database invariant, made by a migration); test_the_databases_vendors_are_the_registrys keeps it equal to the registry",
 }
 

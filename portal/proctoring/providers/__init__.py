@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import requests
     from flask import Blueprint, Response
 
+    from portal.core import openapi
     from portal.exams.models import Attempt, Exam
     from portal.proctoring.check import Check
     from portal.proctoring.outbox.models import OutboxJob
@@ -117,6 +118,13 @@ class Provider(Protocol):
         """Check the vendor's settings at app setup (normalising them in place, e.g. a
         base URL's trailing slash). Raises config.ConfigError naming the setting and how
         to fix it."""
+
+    # The vendor's JSON endpoints as the OpenAPI document describes them (portal/api/
+    # openapi.py), and the security schemes they name.
+    api_operations: "tuple[openapi.Operation, ...]"
+
+    def api_security_schemes(self, config: Mapping) -> "dict[str, Any]":
+        """The OpenAPI security schemes (by name) of the vendor's endpoints."""
 
     # `flask proctor check`: each takes (the app's config, a requests.Session) and says
     # PASS, WARN or FAIL with how to fix it (portal/proctoring/cli.py runs them).

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import abort, redirect, render_template, url_for
 
 from portal.config import ConfigError, base_url
+from portal.core.openapi import Operation
 from portal.exams.models import Attempt, Exam
 from portal.proctoring import providers
 from portal.proctoring.outbox.models import OutboxJob
@@ -66,6 +67,17 @@ class ConstructorProvider:
             raise ConfigError("CONSTRUCTOR_JWT_SECRET not set, and PROCTOR_VENDOR=constructor needs it. "
                               "Set it in the environment or instance/config.py.")
         base_url(settings, "CONSTRUCTOR_URL")
+    api_operations = (
+        Operation("constructor.review", "Constructor Proctor review (contract 2, Result)",
+                  "deliveries", "constructorJWT", views.ReviewStored,
+                  (400, 401, 409, 413, 415, 503), body=constructor.ConstructorReview),
+    )
+
+    def api_security_schemes(self, config) -> dict:
+        return {"constructorJWT": {"type": "apiKey", "in": "header", "name": "Authorization",
+                                   "description": "`JWT <token>`: HS256 with CONSTRUCTOR_JWT_SECRET, "
+                                                  "`exp` required (contract 2)."}}
+
     checks = ()  # none yet: `proctor check` probes Supervisor servers only
 
     def requeue(self, attempt: Attempt) -> OutboxJob:

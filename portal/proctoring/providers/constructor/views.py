@@ -9,6 +9,7 @@ re-queue of a failed finish call (people).
 from __future__ import annotations
 
 import logging
+from typing import Literal
 from urllib.parse import urlsplit
 
 import jwt
@@ -17,13 +18,23 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.auth.decorators import instructor_required
+from portal.core.openapi import Answer
 from portal.exams.models import Attempt
 from portal.extensions import csrf, db
 from portal.proctoring import deliveries, results, tokens
+from portal.proctoring.results import OUTCOMES
 from portal.proctoring.outbox.jobs import JobConflict
 from portal.proctoring.providers import constructor
 
 bp = Blueprint("constructor", __name__)
+
+
+class ReviewStored(Answer):
+    """The review callback's answer (for the OpenAPI document)."""
+
+    stored: bool
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
+
 log = logging.getLogger(__name__)
 
 LEEWAY_SECONDS = 5

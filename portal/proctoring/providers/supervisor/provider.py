@@ -7,11 +7,12 @@ from datetime import datetime
 
 from flask import redirect, url_for
 
+from portal.core.openapi import STUDENT, Operation
 from portal.exams.models import Attempt, Exam
 from portal.proctoring import providers
 from portal.proctoring.outbox.jobs import JobConflict
 from portal.proctoring.providers import supervisor
-from portal.proctoring.providers.supervisor import check, views, webhooks
+from portal.proctoring.providers.supervisor import check, schemas, views, webhooks
 
 
 class SupervisorProvider:
@@ -30,6 +31,18 @@ class SupervisorProvider:
     def check_settings(self, settings: dict) -> None:
         """Nothing more to check: portal/config.py checks the PROCTOR_* settings."""
     checks = check.CHECKS
+    api_operations = (
+        Operation("webhooks.supervisor_webhook", "Supervisor results delivery (contract 1.5)",
+                  "deliveries", "webhookKey", schemas.DeliveryStored,
+                  (400, 401, 409, 413, 415, 503), body=schemas.SupervisorDelivery, forms=True),
+        Operation("proctoring.token", "A fresh Supervisor token for the attempt's SDK",
+                  "exam page", STUDENT, schemas.Token, (400, 403, 404, 409)),
+    )
+
+    def api_security_schemes(self, config) -> dict:
+        return {"webhookKey": {"type": "apiKey", "in": "header",
+                               "name": config["PROCTOR_WEBHOOK_HEADER"],
+                               "description": "PROCTOR_WEBHOOK_KEY (any of its comma-separated keys)."}}
     opens_as_proctor = True
     requeue_endpoint = None
 

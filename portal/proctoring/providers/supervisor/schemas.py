@@ -15,12 +15,14 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from portal.core import jsonbody
 from portal.core.jsonbody import Problem, Text
+from portal.core.openapi import Answer
+from portal.proctoring.models import RESULT_STATUSES
 from portal.proctoring.page_events import METRIC_CODES
-from portal.proctoring.results import ResultUpdate
+from portal.proctoring.results import OUTCOMES, ResultUpdate
 from portal.proctoring.schemas import (Date, InvalidDelivery, MetricCode, MetricValue,
                                        NonNegative, Score, from_form, http_link)
 
-__all__ = ["SupervisorDelivery", "supervisor_update"]
+__all__ = ["DeliveryStored", "SupervisorDelivery", "Token", "supervisor_update"]
 
 # Supervisor identifiers are A-Za-z0-9 in tokens; real deliveries also carry UUIDs.
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
@@ -134,3 +136,17 @@ def supervisor_update(fields: dict[str, Any], from_form: bool = False) -> Result
         details=dict(delivery.model_extra or {}))
 
 
+# ---- the answers (for the OpenAPI document) ------------------------------------------
+
+class DeliveryStored(Answer):
+    """A Supervisor delivery is stored (and applied, unless a repeat, stale or unmatched)."""
+
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
+    identifier: str
+    status: Literal[RESULT_STATUSES] | None  # type: ignore[valid-type]
+
+
+class Token(Answer):
+    """A fresh Supervisor JWT for the SDK's `init()`."""
+
+    token: str
