@@ -25,7 +25,7 @@ from portal.extensions import db
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.outbox.worker import Worker
 from portal.proctoring.providers import constructor
-from tests.conftest import BASE_CONFIG, add_exam, add_user
+from tests.support.app import BASE_CONFIG, add_exam, add_user
 
 SECRET = BASE_CONFIG["CONSTRUCTOR_JWT_SECRET"]
 CONSOLE_AUTH = ("proctor", "sandbox")

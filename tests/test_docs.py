@@ -33,7 +33,7 @@ import yaml
 from portal import config as portal_config
 from portal.proctoring import setup as proctoring_setup
 from sandbox import config as sandbox_config
-from tests.conftest import EXAM_DATA
+from tests.support.app import EXAM_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

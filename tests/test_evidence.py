@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring import results
-from tests.conftest import start_attempt
+from tests.support.app import start_attempt
 from tests.test_webhooks import delivery, post
 
 

@@ -13,7 +13,7 @@ from portal.exams.schemas import AnswerBody
 from portal.proctoring.providers.constructor import ConstructorReview
 from portal.proctoring.providers.supervisor.schemas import SupervisorDelivery
 from portal.proctoring.schemas import MetricsBatch
-from tests.conftest import BASE_CONFIG, make_app
+from tests.support.app import BASE_CONFIG, make_app
 
 UNDOCUMENTED = {"api.openapi_document"}  # the document itself
 

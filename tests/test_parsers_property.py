@@ -24,7 +24,7 @@ from portal.exams.schemas import AnswerBody
 from portal.proctoring import schemas
 from portal.proctoring.providers.supervisor import schemas as supervisor_schemas
 from portal.proctoring.providers import constructor
-from tests.conftest import BASE_CONFIG, make_app
+from tests.support.app import BASE_CONFIG, make_app
 
 SETTINGS = settings(max_examples=300, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -1,7 +1,7 @@
 """`flask proctor check` against a live sandbox and a live portal."""
 import pytest
 
-from tests.conftest import make_app
+from tests.support.app import make_app
 from tests.live import serve
 from tests.sandbox.live import serve_sandbox
 

@@ -82,7 +82,7 @@ def test_ties_end_the_same_whatever_the_order(app_with):
 def app_with(backend, tmp_path):
     """Fresh apps on empty databases, one per call (the previous one is closed)."""
     from portal.extensions import db
-    from tests.conftest import make_app
+    from tests.support.app import make_app
     contexts = []
     built = iter(range(100))
 

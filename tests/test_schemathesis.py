@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                status_code_conformance)
 
 from portal.api.openapi import operations
-from tests.conftest import BASE_CONFIG, start_attempt
+from tests.support.app import BASE_CONFIG, start_attempt
 
 MAX_EXAMPLES = 40
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

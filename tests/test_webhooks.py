@@ -20,7 +20,7 @@ from portal.exams.models import Answer, Attempt
 from portal.extensions import db
 from portal.proctoring import results
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
-from tests.conftest import BASE_CONFIG, make_app
+from tests.support.app import BASE_CONFIG, make_app
 
 URL = "/api/proctoring/webhook"
 KEY = BASE_CONFIG["PROCTOR_WEBHOOK_KEY"]

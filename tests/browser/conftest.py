@@ -16,7 +16,7 @@ import requests
 
 from portal.site.demo import load_demo_data
 from portal.extensions import db
-from tests.conftest import CHROMIUM, make_app
+from tests.support.app import CHROMIUM, make_app
 from tests.live import serve
 from tests.sandbox.live import serve_sandbox
 
