@@ -75,7 +75,7 @@ class Sandbox:
 def serve_sandbox_quietly(**settings: Any):
     """The live sandbox with the portal's Constructor secret; its review sender off
     unless a test turns it on."""
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve_sandbox
 
     config = {"SANDBOX_CONSTRUCTOR_SECRET": SECRET, "SANDBOX_CONSTRUCTOR_INTEGRATION": "portal",
               "SANDBOX_BACKGROUND": False, "SANDBOX_REVIEW_URL": "http://127.0.0.1:9/unused"}

@@ -377,8 +377,7 @@ def test_the_local_https_site_serves_the_portal_and_the_sdk(tmp_path):
     """The guide's local HTTPS recipe: the portal and the sandbox behind nginx over TLS,
     so an https page loads the SDK from an https origin (no mixed content)."""
     from tests.support.app import make_app
-    from tests.live import serve
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve, serve_sandbox
 
     sandbox_url, _, stop_sandbox = serve_sandbox()
     portal_port, sdk_port = _free_port(), _free_port()

@@ -106,8 +106,7 @@ def live(tmp_path_factory):
     """A sandbox and a portal on loopback, sharing random (non-demo) secrets, over a
     temporary database: what `make run` serves, on other ports."""
     from portal import create_app
-    from tests.live import serve
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve, serve_sandbox
 
     tmp = tmp_path_factory.mktemp("docs")
     jwt_secret, webhook_key, constructor_secret = (secrets.token_urlsafe(32) for _ in range(3))

@@ -2,8 +2,7 @@
 import pytest
 
 from tests.support.app import make_app
-from tests.live import serve
-from tests.sandbox.live import serve_sandbox
+from tests.support.live import serve, serve_sandbox
 
 JWT_SECRET = "a-real-looking-jwt-secret-of-32-bytes!!"
 WEBHOOK_KEY = "a-real-looking-webhook-key-of-32-bytes!"

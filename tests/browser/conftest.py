@@ -17,8 +17,7 @@ import requests
 from portal.site.demo import load_demo_data
 from portal.extensions import db
 from tests.support.app import CHROMIUM, make_app
-from tests.live import serve
-from tests.sandbox.live import serve_sandbox
+from tests.support.live import serve, serve_sandbox
 
 CONSOLE_AUTH = ("proctor", "sandbox")
 

@@ -66,7 +66,7 @@ def receiver():
 @pytest.fixture(scope="module")
 def sandbox():
     """A live sandbox, shared by one module's browser tests: (base_url, app)."""
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve_sandbox
 
     base, app, shutdown = serve_sandbox({"SANDBOX_JWT_SECRET": JWT_SECRET, "SANDBOX_METRICS_PERIOD": 0.5})
     yield base, app

@@ -150,7 +150,7 @@ def test_multipart_mode_and_configurable_header(config, receiver, header):
 
 
 def test_background_thread_delivers_without_help(config, receiver):
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve_sandbox
     import requests
     base, app, shutdown = serve_sandbox({k: v for k, v in config.items() if k not in ("TESTING", "SANDBOX_PUBLIC_URL")})
     try:
