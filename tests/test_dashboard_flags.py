@@ -11,7 +11,7 @@ from portal.db_types import utcnow
 from portal.exams.models import Attempt
 from portal.extensions import db
 from tests.support.app import Auth, add_exam, add_user, make_app
-from tests.factories import (login_instructor, seed_attempt, seed_job, seed_result,
+from tests.support.factories import (login_instructor, seed_attempt, seed_job, seed_result,
                              seed_samples)
 
 

@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:  # the repository root, so `import sandbox` works 
     sys.path.insert(0, str(ROOT))
 
 from sandbox import create_app  # noqa: E402
-from tests.sandbox.helpers import (  # noqa: E402
+from tests.support.sandbox import (  # noqa: E402
     CONSTRUCTOR_SECRET, JWT_SECRET, WEBHOOK_KEY, Receiver, Session, bearer, make_token,
 )
 

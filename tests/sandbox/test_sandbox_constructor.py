@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from sandbox import create_app, worker
-from tests.sandbox.helpers import CONSOLE, CONSTRUCTOR_SECRET
+from tests.support.sandbox import CONSOLE, CONSTRUCTOR_SECRET
 
 START = "/integration/simple/portal/start/"
 API = "/api/v2/integration/simple/portal/sessions"

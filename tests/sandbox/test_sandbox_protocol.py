@@ -10,7 +10,7 @@ import pytest
 import requests
 import socketio
 
-from tests.sandbox.helpers import CONSOLE, JWT_SECRET, Receiver, bearer, make_token
+from tests.support.sandbox import CONSOLE, JWT_SECRET, Receiver, bearer, make_token
 from tests.support.live import serve_sandbox
 
 PORTAL = "http://portal.test"

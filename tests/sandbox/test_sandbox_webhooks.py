@@ -8,7 +8,7 @@ import pytest
 
 from sandbox import create_app, outbox, worker
 from sandbox.supervisor.metrics import CODES
-from tests.sandbox.helpers import CONSOLE, WEBHOOK_KEY, Session, bearer, make_token
+from tests.support.sandbox import CONSOLE, WEBHOOK_KEY, Session, bearer, make_token
 
 
 def _deliver_all(app, receiver, expected: int, within: float = 5.0) -> None:
