@@ -6,11 +6,14 @@ set, the same test runs again on PostgreSQL (tables emptied between tests).
 """
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from portal.extensions import db
 from tests.support.app import (BACKENDS, CHROMIUM, CHROMIUM_ARGS, Auth, _apps_to_dispose,
                                add_exam, add_user, make_app)
+from tests.support.constructor import BACKOFF_BASE, Sandbox, serve_sandbox_quietly
 
 
 # ---- Playwright (pytest-playwright): Debian's Chromium, one browser per test run -------
@@ -108,3 +111,31 @@ def exam(app):
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+# ---- Constructor: the live sandbox, the portal aimed at it, the worker's logs ----------
+
+@pytest.fixture
+def sandbox():
+    url, app, shutdown = serve_sandbox_quietly()
+    yield Sandbox(url, app)
+    shutdown()
+
+
+@pytest.fixture
+def live_app(app, sandbox):
+    """The portal app (both backends) aimed at the live sandbox, fast backoff."""
+    app.config.update(CONSTRUCTOR_URL=sandbox.url, OUTBOX_BACKOFF_BASE=BACKOFF_BASE,
+                      OUTBOX_MAX_TRIES=5, OUTBOX_LEASE_SECONDS=10)
+    return app
+
+
+@pytest.fixture
+def outbox_logs(caplog):
+    """caplog for the worker's log lines. Re-enables the loggers: alembic's
+    `fileConfig` (migrations/env.py, run by the migration tests in this process)
+    disables every logger that existed before it."""
+    for name in ("portal.outbox", "portal.outbox.reconcile"):
+        logging.getLogger(name).disabled = False
+    caplog.set_level(logging.INFO, logger="portal.outbox")
+    return caplog

@@ -14,8 +14,7 @@ from portal.proctoring.models import ProctoringResult, WebhookDelivery
 from portal.proctoring.outbox.worker import Worker
 from portal.proctoring.providers import constructor
 from portal.proctoring.providers.constructor import reconcile
-from tests.test_constructor_support import (closed_attempt, live_app, running_attempt,  # noqa: F401
-                                            sandbox)
+from tests.support.constructor import closed_attempt, running_attempt
 
 
 def age(attempt, minutes: float) -> None:

@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.proctoring.outbox import jobs
 from portal.proctoring.outbox.models import OutboxJob
 from tests.support.app import add_exam
-from tests.test_constructor_support import closed_attempt, job_of, running_attempt
+from tests.support.constructor import closed_attempt, job_of, running_attempt
 
 
 def failed_attempt():

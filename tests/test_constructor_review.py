@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
-from tests.test_constructor_support import closed_attempt, job_of, running_attempt, server_jwt
+from tests.support.constructor import closed_attempt, job_of, running_attempt, server_jwt
 
 URL = "/api/constructor/review"
 

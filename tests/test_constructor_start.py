@@ -18,9 +18,8 @@ from portal.extensions import db
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.providers import constructor
 from tests.support.app import BASE_CONFIG, add_exam
-from tests.test_constructor_support import (SECRET, closed_attempt, constructor_exam,
-                                            form_action_and_token, job_of, live_app,  # noqa: F401
-                                            running_attempt, sandbox)
+from tests.support.constructor import (SECRET, closed_attempt, constructor_exam,
+                                       form_action_and_token, job_of, running_attempt)
 
 
 @pytest.fixture

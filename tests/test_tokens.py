@@ -240,7 +240,7 @@ def test_a_forged_host_changes_no_url_in_a_token(backend, tmp_path, public_url, 
                                              (None, "http://127.0.0.1:5000")])
 def test_a_forged_host_changes_no_url_of_a_constructor_start(backend, tmp_path, public_url, base):
     from tests.support.app import Auth, add_user, make_app
-    from tests.test_constructor_support import SECRET, constructor_exam, form_action_and_token
+    from tests.support.constructor import SECRET, constructor_exam, form_action_and_token
 
     app = make_app(backend, tmp_path, PUBLIC_URL=public_url)
     base = base or public_url
