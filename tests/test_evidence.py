@@ -10,7 +10,7 @@ from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring import results
 from tests.support.app import start_attempt
-from tests.test_webhooks import delivery, post
+from tests.support.webhooks import delivery, post
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from portal.proctoring import results
-from tests.test_webhooks import delivery, log_rows, open_attempt, post, result_for
+from tests.support.webhooks import delivery, log_rows, open_attempt, post, result_for
 
 RANK = {"started": 1, "skipped": 2, "stopped": 2, "accepted": 3, "rejected": 3}
 EARLY, LATE = "2024-05-01T10:00:00.000Z", "2024-05-01T10:30:00.000Z"
