@@ -10,7 +10,7 @@ from portal.auth.models import User
 from portal.auth.sessions import LOGIN_AT, SEEN_AT
 from portal.extensions import db
 from tests.support.app import Auth, add_user, start_attempt
-from tests.test_page_events import SAMPLE
+from tests.support.page_events import SAMPLE
 
 IDLE = 120 * 60  # the defaults: SESSION_IDLE_MINUTES, SESSION_MAX_HOURS
 MAX = 12 * 3600
