@@ -22,13 +22,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Raises ConfigError (with the missing setting's name) when a required secret is absent
     outside demo and test mode. Creates no tables and makes no network calls.
     """
+    from portal.proctoring import setup as proctoring_setup
+
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(settings_module.DEFAULTS)
+    # The portal's settings and the vendors' (their providers declare them).
+    app.config.from_mapping(proctoring_setup.defaults())
     app.config.from_pyfile("config.py", silent=True)
-    app.config.update(settings_module.from_environment(os.environ))
+    app.config.update(proctoring_setup.from_environment(os.environ))
     if test_config:
         app.config.update(test_config)
-    settings_module.validate(app.config)
+    proctoring_setup.validate_settings(app.config)
     _configure_database(app)
     _configure_sessions(app)
     _configure_proxy(app)
@@ -154,16 +157,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.exams.views import bp as exams_bp
     from portal.proctoring import setup as proctoring_setup
     from portal.dashboard.actions import bp as instructor_bp
-    from portal.proctoring.views import bp as proctoring_bp
-    from portal.proctoring.webhooks import bp as webhooks_bp
     from portal.site.views import bp as core_bp
 
     # Proctoring joins the exam flow (exams/signals.py); the vendors' own endpoints.
     proctoring_setup.init_app(app)
-    for blueprint in (core_bp, auth_bp, exams_bp, proctoring_bp, webhooks_bp, dashboard_bp,
-                      api_bp, instructor_bp):
+    for blueprint in (core_bp, auth_bp, exams_bp, dashboard_bp, api_bp, instructor_bp):
         app.register_blueprint(blueprint)
-    csrf.exempt(webhooks_bp)  # machine endpoints: authenticated by key/JWT, not cookies
 
 
 def register_cli(app: Flask) -> None:

@@ -1,11 +1,13 @@
 """Settings: defaults, then instance/config.py, then the environment, then validation.
 
-Every setting the portal reads is named here once. `load_settings` is called by the
-app factory; nothing reads the environment at import time.
+Every setting the portal reads is named here once, but a vendor's own settings, which its
+provider declares (`Provider.settings`, checked by `Provider.check_settings`);
+portal/proctoring/setup.py puts both together for the app factory. Nothing reads the
+environment at import time.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 MODES = ("production", "demo", "test")
@@ -24,7 +26,6 @@ DEMO_SECRETS = {
     "SECRET_KEY": "demo-secret-key-not-for-production",
     "PROCTOR_JWT_SECRET": "demo-proctor-jwt-secret-change-me-0123456789",
     "PROCTOR_WEBHOOK_KEY": "demo-webhook-key-change-me-0123456789",
-    "CONSTRUCTOR_JWT_SECRET": "demo-constructor-secret-change-me-0123456789",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -39,13 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "PROCTOR_WEBHOOK_HEADER": "X-Api-Key",
     "PROCTOR_TEMPLATE": "default",
     "PROCTOR_TOKEN_TTL": 600,
-    "PROCTOR_VENDOR": "supervisor",
     "PROCTOR_DEBUG_PANEL": False,
-    "CONSTRUCTOR_URL": "http://127.0.0.1:5001",
-    "CONSTRUCTOR_INTEGRATION": "portal",
-    "CONSTRUCTOR_JWT_SECRET": None,
-    "CONSTRUCTOR_ACCOUNT_ID": "portal",
-    "CONSTRUCTOR_ACCOUNT_NAME": "Exam portal",
     "OUTBOX_MAX_TRIES": 8,
     "OUTBOX_BACKOFF_BASE": 5.0,
     "OUTBOX_LEASE_SECONDS": 60,
@@ -96,7 +91,7 @@ FLOAT_SETTINGS = {"OUTBOX_BACKOFF_BASE", "OUTBOX_POLL_SECONDS", "OUTBOX_RECONCIL
                   "OUTBOX_HTTP_TIMEOUT"}
 BOOL_SETTINGS = {"PROCTOR_DEBUG_PANEL", "OUTBOX_IN_PROCESS_WORKER", "SESSION_COOKIE_SECURE"}
 SQLITE_SYNCHRONOUS_MODES = ("FULL", "NORMAL")
-ENV_NAMES = set(DEFAULTS) | set(REQUIRED_SECRETS) | {"CONSTRUCTOR_JWT_SECRET"}
+ENV_NAMES = set(DEFAULTS) | set(REQUIRED_SECRETS)
 
 
 class ConfigError(RuntimeError):
@@ -118,9 +113,23 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
-def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings given by environment variables (only names the portal knows)."""
-    return {name: _coerce(name, environ[name]) for name in ENV_NAMES if environ.get(name)}
+def from_environment(environ: Mapping[str, str],
+                     names: Iterable[str] = ENV_NAMES) -> dict[str, Any]:
+    """The settings given by environment variables (only `names`, the ones the portal knows)."""
+    return {name: _coerce(name, environ[name]) for name in names if environ.get(name)}
+
+
+def base_url(settings: dict[str, Any], name: str) -> None:
+    """Check the base URL setting `name` (if set) and drop its trailing slash, in place.
+    Raises ConfigError saying what is wrong with it."""
+    if settings.get(name):
+        parts = urlsplit(settings[name])
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{name}={settings[name]!r} must start with http:// or https:// "
+                              "and name a host")
+        if parts.query or parts.fragment:
+            raise ConfigError(f"{name}={settings[name]!r}: give a base URL, without ? or #")
+        settings[name] = settings[name].rstrip("/")
 
 
 def validate(settings: dict[str, Any]) -> dict[str, Any]:
@@ -142,18 +151,13 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
         # Several comma-separated keys are accepted at once, so a key can be rotated.
         keys = [k.strip() for k in keys.split(",") if k.strip()]
     settings["PROCTOR_WEBHOOK_KEYS"] = list(keys)
-    if settings["PROCTOR_VENDOR"] not in ("supervisor", "constructor"):
-        raise ConfigError("PROCTOR_VENDOR must be 'supervisor' or 'constructor'")
-    if settings["PROCTOR_VENDOR"] == "constructor" and not settings.get("CONSTRUCTOR_JWT_SECRET"):
-        raise ConfigError("CONSTRUCTOR_JWT_SECRET not set, and PROCTOR_VENDOR=constructor needs it. "
-                          "Set it in the environment or instance/config.py.")
     if mode in ("demo", "test"):
         settings["PUBLIC_URL"] = settings.get("PUBLIC_URL") or DEMO_PUBLIC_URL
     if not settings.get("PUBLIC_URL"):
         raise ConfigError(
             "PUBLIC_URL not set. It is the portal's public base URL (e.g. "
             "https://exams.example.edu): the proctoring tokens' api, url and referrer and "
-            "Constructor's session URLs are built from it, never from the request's Host. "
+            "the vendors' session URLs are built from it, never from the request's Host. "
             "Set it in the environment or instance/config.py (or PORTAL_MODE=demo for a local demo)."
         )
     for name in sorted(POSITIVE_INT_SETTINGS):
@@ -177,13 +181,6 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     settings["SQLITE_SYNCHRONOUS"] = synchronous
     if settings["LOG_FORMAT"] not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT={settings['LOG_FORMAT']!r}: expected text or json")
-    for name in ("PROCTOR_URL", "CONSTRUCTOR_URL", "PUBLIC_URL"):
-        if settings.get(name):
-            parts = urlsplit(settings[name])
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigError(f"{name}={settings[name]!r} must start with http:// or https:// "
-                                  "and name a host")
-            if parts.query or parts.fragment:
-                raise ConfigError(f"{name}={settings[name]!r}: give a base URL, without ? or #")
-            settings[name] = settings[name].rstrip("/")
+    for name in ("PROCTOR_URL", "PUBLIC_URL"):
+        base_url(settings, name)
     return settings

@@ -2,7 +2,7 @@
 student's attempt -> 404 (never reveal that it exists)."""
 import pytest
 
-from tests.conftest import add_user, start_attempt
+from tests.support.app import add_user, start_attempt
 
 STUDENT_PAGES = ["/", "/exams/1", "/attempts/1", "/attempts/1/result"]
 INSTRUCTOR_PAGES = ["/dashboard/", "/dashboard/export.csv"]

@@ -157,13 +157,7 @@ PROVIDERS = PORTAL / "proctoring" / "providers"
 # Portal modules outside providers/ that may name a vendor, each with its reason.
 VENDOR_NAME_ALLOWED: dict[str, str] = {
     "portal/exams/importer.py": "PyYAML's add_constructor: a YAML word, not the vendor",
-    "portal/config.py": "the vendors' settings and their checks (environment names are the deployment's interface); not yet declared by the providers",
-    "portal/api/openapi.py": "documents each vendor's endpoint with its schema; not yet handed over by the providers",
-    "portal/proctoring/check.py": "`proctor check` probes the Supervisor SDK's URL; not yet a provider's checklist",
     "portal/exams/models.py": "VENDORS: what the CHECK on exams.vendor accepts (the database invariant, made by a migration); test_the_databases_vendors_are_the_registrys keeps it equal to the registry",
-    "portal/proctoring/schemas.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
-    "portal/proctoring/views.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
-    "portal/proctoring/webhooks.py": "Supervisor's delivery parsing and page endpoints: issue 14 edits this file in parallel; it moves to providers/supervisor/ after the merge",
 }
 
 
@@ -271,3 +265,41 @@ def test_an_app_without_proctoring_hooks_refuses_to_start_an_exam():
 
     with Flask(__name__).app_context(), pytest.raises(RuntimeError, match="no proctoring hooks"):
         signals.proctoring()
+
+
+# ---- the tests' layout: fixtures in conftest.py, helpers in tests/support/ -------------
+
+TESTS = ROOT / "tests"
+
+
+def imports_of_tests(path: Path) -> list[str]:
+    """`line: module` for every import in `path` of a test module or a conftest."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            last = name.split(".")[-1]
+            if name.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
+                found.append(f"{node.lineno}: {name}")
+    return sorted(set(found))
+
+
+
+def test_the_test_import_check_sees_test_modules_and_conftests(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("from tests.conftest import make_app\n"
+                      "import tests.test_webhooks\n"
+                      "from tests import test_pages\n"
+                      "from tests.support.app import make_app\n", encoding="utf-8")
+    assert imports_of_tests(sample) == ["1: tests.conftest", "2: tests.test_webhooks",
+                                       "3: tests.test_pages"]
+
+
+def test_no_test_module_imports_a_test_module_or_a_conftest():
+    offending = {str(path.relative_to(ROOT)): imports_of_tests(path)
+                 for path in sorted(TESTS.rglob("*.py"))}
+    assert {path: hits for path, hits in offending.items() if hits} == {}

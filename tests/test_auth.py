@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from portal.auth.models import User
 from portal.extensions import db
-from tests.conftest import Auth, make_app
+from tests.support.app import Auth, make_app
 
 
 def test_login_page_has_labelled_fields(client):

@@ -14,7 +14,7 @@ from portal.auth import services
 from portal.auth.models import LoginThrottle
 from portal.db_types import utcnow
 from portal.extensions import db
-from tests.conftest import BASE_CONFIG, Auth, make_app
+from tests.support.app import BASE_CONFIG, Auth, make_app
 
 LIMIT = 3
 LOCKED = "Too many failed logins for this username."

@@ -1,11 +1,12 @@
 import pytest
 
 from portal import create_app
-from portal.config import ConfigError, from_environment, validate, DEFAULTS
+from portal.config import ConfigError, from_environment
+from portal.proctoring.setup import defaults, validate_settings as validate
 
 
 def settings(**values):
-    return {**DEFAULTS, **values}
+    return {**defaults(), **values}
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "PROCTOR_JWT_SECRET", "PROCTOR_WEBHOOK_KEY"])

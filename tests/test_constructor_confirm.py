@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring.providers import constructor
-from tests.test_constructor_support import (constructor_exam, live_app, sandbox)  # noqa: F401
+from tests.support.constructor import constructor_exam
 
 
 @pytest.fixture

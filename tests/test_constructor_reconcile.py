@@ -14,8 +14,7 @@ from portal.proctoring.models import ProctoringResult, WebhookDelivery
 from portal.proctoring.outbox.worker import Worker
 from portal.proctoring.providers import constructor
 from portal.proctoring.providers.constructor import reconcile
-from tests.test_constructor_support import (closed_attempt, live_app, running_attempt,  # noqa: F401
-                                            sandbox)
+from tests.support.constructor import closed_attempt, running_attempt
 
 
 def age(attempt, minutes: float) -> None:
@@ -85,7 +84,7 @@ def test_a_session_the_vendor_never_saw_is_recorded_as_skipped(live_app, sandbox
 
 
 def test_a_later_review_wins_over_what_the_status_said(live_app, sandbox, client):
-    from tests.test_constructor_review import post, review
+    from tests.support.reviews import post, review
 
     attempt = closed_attempt(sandbox)
     sandbox.finish_directly(attempt.identifier)

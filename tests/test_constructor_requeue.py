@@ -8,8 +8,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.proctoring.outbox import jobs
 from portal.proctoring.outbox.models import OutboxJob
-from tests.conftest import add_exam
-from tests.test_constructor_support import closed_attempt, job_of, running_attempt
+from tests.support.app import add_exam
+from tests.support.constructor import closed_attempt, job_of, running_attempt
 
 
 def failed_attempt():

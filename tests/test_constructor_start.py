@@ -17,10 +17,9 @@ from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.providers import constructor
-from tests.conftest import BASE_CONFIG, add_exam
-from tests.test_constructor_support import (SECRET, closed_attempt, constructor_exam,
-                                            form_action_and_token, job_of, live_app,  # noqa: F401
-                                            running_attempt, sandbox)
+from tests.support.app import BASE_CONFIG, add_exam
+from tests.support.constructor import (SECRET, closed_attempt, constructor_exam,
+                                       form_action_and_token, job_of, running_attempt)
 
 
 @pytest.fixture
@@ -73,11 +72,11 @@ def test_exam_dates_bound_the_vendor_window(logged_in, auth):
 
 
 def test_proctor_vendor_setting_decides_for_exams_naming_none(backend, tmp_path):
-    from tests.conftest import make_app
+    from tests.support.app import make_app
 
     app = make_app(backend, tmp_path, PROCTOR_VENDOR="constructor")
     with app.app_context():
-        from tests.conftest import Auth, add_user
+        from tests.support.app import Auth, add_user
 
         add_user("student1", display_name="Ada Lovelace")
         exam = add_exam()  # names no vendor
@@ -115,7 +114,7 @@ def test_without_the_secret_start_is_503_not_a_crash(tmp_path):
     app = create_app(config)
     with app.app_context():
         db.create_all()
-        from tests.conftest import Auth, add_user
+        from tests.support.app import Auth, add_user
 
         add_user("student1", display_name="Ada Lovelace")
         exam = constructor_exam()

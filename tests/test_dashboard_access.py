@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import login_instructor, seed_attempt, seed_result
+from tests.support.factories import login_instructor, seed_attempt, seed_result
 
 
 def dashboard_urls(app, attempt_id: int, exam_id: int) -> list[str]:

@@ -15,8 +15,8 @@ from portal.extensions import db
 from portal.proctoring import results
 from portal.proctoring.models import MetricSample
 from portal.proctoring.providers import constructor
-from tests.conftest import BASE_CONFIG, add_exam, add_user, start_attempt
-from tests.factories import (ZERO_AVERAGES, instructor_pages, login_instructor, seed_attempt,
+from tests.support.app import BASE_CONFIG, add_exam, add_user, start_attempt
+from tests.support.factories import (ZERO_AVERAGES, instructor_pages, login_instructor, seed_attempt,
                              seed_delivery, seed_job, seed_result, seed_samples)
 
 KEY = BASE_CONFIG["PROCTOR_WEBHOOK_KEY"]

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from portal.dashboard.export import COLUMNS, cell
-from tests.conftest import add_exam, add_user
-from tests.factories import (ZERO_AVERAGES, login_instructor, seed_attempt,
+from tests.support.app import add_exam, add_user
+from tests.support.factories import (ZERO_AVERAGES, login_instructor, seed_attempt,
                              seed_result, students)
 
 

@@ -10,8 +10,8 @@ from portal.dashboard.filters import TableFilters
 from portal.db_types import utcnow
 from portal.exams.models import Attempt
 from portal.extensions import db
-from tests.conftest import Auth, add_exam, add_user, make_app
-from tests.factories import (login_instructor, seed_attempt, seed_job, seed_result,
+from tests.support.app import Auth, add_exam, add_user, make_app
+from tests.support.factories import (login_instructor, seed_attempt, seed_job, seed_result,
                              seed_samples)
 
 
@@ -205,7 +205,7 @@ def test_without_the_vendors_threshold_the_exams_applies(app, student, other_stu
 def test_the_pages_threshold_never_decides(app, client, auth, exam, student):
     """A forged sample {score: 100, threshold: 0} clears nothing, also after submission;
     nor does a page's higher threshold raise the flag."""
-    from tests.conftest import start_attempt
+    from tests.support.app import start_attempt
 
     auth.login()
     attempt_id, headers = start_attempt(client, auth, exam)

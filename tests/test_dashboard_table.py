@@ -13,8 +13,8 @@ from portal.dashboard.filters import TableFilters
 from portal.db_types import utcnow
 from portal.exams.models import Attempt
 from portal.extensions import db
-from tests.conftest import add_exam, add_user
-from tests.factories import (ZERO_AVERAGES, instructor_pages, seed_attempt, seed_job,
+from tests.support.app import add_exam, add_user
+from tests.support.factories import (ZERO_AVERAGES, instructor_pages, seed_attempt, seed_job,
                              seed_result, seed_samples, students)
 
 

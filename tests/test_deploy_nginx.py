@@ -33,7 +33,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import create_app
 from portal.config import ConfigError
 from portal.logs import JsonFormatter
-from tests.conftest import BASE_CONFIG, EXAM_DATA
+from tests.support.app import BASE_CONFIG, EXAM_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -376,9 +376,8 @@ def test_an_oversized_delivery_gets_the_portals_own_413(deployment, visitor):
 def test_the_local_https_site_serves_the_portal_and_the_sdk(tmp_path):
     """The guide's local HTTPS recipe: the portal and the sandbox behind nginx over TLS,
     so an https page loads the SDK from an https origin (no mixed content)."""
-    from tests.conftest import make_app
-    from tests.live import serve
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.app import make_app
+    from tests.support.live import serve, serve_sandbox
 
     sandbox_url, _, stop_sandbox = serve_sandbox()
     portal_port, sdk_port = _free_port(), _free_port()

@@ -31,8 +31,9 @@ import pytest
 import yaml
 
 from portal import config as portal_config
+from portal.proctoring import setup as proctoring_setup
 from sandbox import config as sandbox_config
-from tests.conftest import EXAM_DATA
+from tests.support.app import EXAM_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -105,8 +106,7 @@ def live(tmp_path_factory):
     """A sandbox and a portal on loopback, sharing random (non-demo) secrets, over a
     temporary database: what `make run` serves, on other ports."""
     from portal import create_app
-    from tests.live import serve
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve, serve_sandbox
 
     tmp = tmp_path_factory.mktemp("docs")
     jwt_secret, webhook_key, constructor_secret = (secrets.token_urlsafe(32) for _ in range(3))
@@ -327,7 +327,7 @@ NOT_SETTINGS = {
 def code_settings() -> set[str]:
     """Every setting the code reads: the portal's and the sandbox's settings modules,
     the environment names gunicorn.conf.py reads and those scripts/run.sh defaults."""
-    names = set(portal_config.DEFAULTS) | set(portal_config.ENV_NAMES) | set(sandbox_config.DEFAULTS)
+    names = set(proctoring_setup.defaults()) | set(portal_config.ENV_NAMES) | set(sandbox_config.DEFAULTS)
     gunicorn_conf = (ROOT / "gunicorn.conf.py").read_text()
     names |= set(re.findall(r"os\.environ\.get\(\"([A-Z_]+)\"", gunicorn_conf))
     names |= set(re.findall(r"\$\{([A-Z_]+):-", (ROOT / "scripts" / "run.sh").read_text()))

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring import results
-from tests.conftest import start_attempt
-from tests.test_webhooks import delivery, post
+from tests.support.app import start_attempt
+from tests.support.webhooks import delivery, post
 
 
 @pytest.fixture

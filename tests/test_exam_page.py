@@ -13,7 +13,7 @@ from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring.metrics import METRIC_ADVICE, METRIC_NAMES
 from portal.proctoring.providers import for_vendor
-from tests.conftest import start_attempt
+from tests.support.app import start_attempt
 
 PAGE_JS = Path(__file__).resolve().parents[1] / "portal" / "static" / "js"
 

@@ -9,7 +9,7 @@ from portal.db_types import utcnow
 from portal.exams import services
 from portal.exams.models import Answer, Attempt
 from portal.extensions import db
-from tests.conftest import add_exam, start_attempt
+from tests.support.app import add_exam, start_attempt
 
 
 @pytest.fixture

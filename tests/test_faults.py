@@ -23,7 +23,7 @@ from sqlalchemy import select
 from portal import create_app
 from portal.extensions import db
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
-from tests.conftest import BASE_CONFIG
+from tests.support.app import BASE_CONFIG
 from tests.support.gunicorn import SETTINGS, Portal, migrate
 from tests.support.pg import Cluster, fresh_database, pg_bin
 

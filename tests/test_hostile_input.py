@@ -17,8 +17,8 @@ from portal.extensions import db
 from portal.proctoring import results
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
 from portal.proctoring.providers import constructor
-from tests.conftest import BASE_CONFIG, add_user, start_attempt
-from tests.test_constructor_support import running_attempt, server_jwt
+from tests.support.app import BASE_CONFIG, add_user, start_attempt
+from tests.support.constructor import running_attempt, server_jwt
 
 WEBHOOK = "/api/proctoring/webhook"
 REVIEW = "/api/constructor/review"

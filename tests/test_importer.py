@@ -54,7 +54,7 @@ def test_threshold_and_show_points_default_and_import(runner, tmp_path):
 def test_the_database_refuses_an_out_of_range_threshold(app):
     from sqlalchemy.exc import IntegrityError
 
-    from tests.conftest import add_exam
+    from tests.support.app import add_exam
 
     exam = add_exam()
     for column, value in (("threshold", 101), ("show_points", "always")):

@@ -20,9 +20,9 @@ from portal.instructor.models import ReviewDecision, StaffAction
 from portal.proctoring import tokens
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.providers import constructor
-from tests.conftest import BASE_CONFIG, Auth, add_exam, add_user, start_attempt
-from tests.factories import seed_attempt, seed_result
-from tests.test_constructor_support import closed_attempt
+from tests.support.app import BASE_CONFIG, Auth, add_exam, add_user, start_attempt
+from tests.support.factories import seed_attempt, seed_result
+from tests.support.constructor import closed_attempt
 
 WEBHOOK_KEY = BASE_CONFIG["PROCTOR_WEBHOOK_KEY"]
 

@@ -14,8 +14,8 @@ from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.exams.models import Allowance
 from portal.instructor.models import ReviewDecision, StaffAction
-from tests.conftest import add_exam, add_user
-from tests.factories import seed_attempt
+from tests.support.app import add_exam, add_user
+from tests.support.factories import seed_attempt
 
 
 def count(model) -> int:

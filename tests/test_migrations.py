@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 
 from portal import create_app
 from portal.extensions import db
-from tests.conftest import BASE_CONFIG, TEST_DATABASE_URL
+from tests.support.app import BASE_CONFIG, TEST_DATABASE_URL
 
 
 def _fresh_url(backend, tmp_path):

@@ -12,7 +12,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.proctoring.outbox import jobs
 from portal.proctoring.outbox.models import OutboxJob
-from tests.test_constructor_support import closed_attempt, job_of
+from tests.support.constructor import closed_attempt, job_of
 
 LEASE = 30
 MAX = 3

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from portal import create_app
-from tests.conftest import BASE_CONFIG
-from tests.test_constructor_support import closed_attempt, job_of, live_app, sandbox  # noqa: F401
+from tests.support.app import BASE_CONFIG
+from tests.support.constructor import closed_attempt, job_of
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))

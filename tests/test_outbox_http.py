@@ -14,7 +14,7 @@ import responses
 from portal.db_types import utcnow
 from portal.proctoring.outbox.worker import Worker
 from portal.proctoring.providers import constructor
-from tests.test_constructor_support import SECRET, closed_attempt, job_of
+from tests.support.constructor import SECRET, closed_attempt, job_of
 
 FINISH = "http://constructor.test/api/v2/integration/simple/portal/sessions/{}/finish/"
 

@@ -7,8 +7,8 @@ from sqlalchemy import create_engine, text
 
 from portal.extensions import db
 from portal.proctoring.outbox import jobs
-from tests.conftest import TEST_DATABASE_URL, make_app
-from tests.test_constructor_support import closed_attempt, job_of
+from tests.support.app import TEST_DATABASE_URL, make_app
+from tests.support.constructor import closed_attempt, job_of
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")]

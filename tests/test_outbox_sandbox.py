@@ -11,9 +11,8 @@ from werkzeug.serving import make_server
 from portal.extensions import db
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.providers import constructor
-from tests.test_constructor_support import (BACKOFF_BASE, SECRET, closed_attempt, gaps,  # noqa: F401
-                                            job_of, job_state_is, live_app, outbox_logs,
-                                            run_until, sandbox)
+from tests.support.constructor import (BACKOFF_BASE, SECRET, closed_attempt, gaps, job_of,
+                                       job_state_is, run_until)
 
 
 def deliver(app, attempt, timeout: float = 15.0) -> OutboxJob:

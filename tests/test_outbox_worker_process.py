@@ -13,9 +13,8 @@ import pytest
 
 from portal.extensions import db
 from portal.proctoring.outbox.worker import Worker
-from tests.conftest import BASE_CONFIG
-from tests.test_constructor_support import (closed_attempt, iso, job_of, live_app,  # noqa: F401
-                                            run_until, sandbox)
+from tests.support.app import BASE_CONFIG
+from tests.support.constructor import closed_attempt, iso, job_of, run_until
 
 ROOT = Path(__file__).resolve().parents[1]
 FLASK = str(Path(sys.executable).with_name("flask"))

@@ -10,10 +10,10 @@ from portal.exams import grading
 from portal.exams.models import Attempt, Question
 from portal.extensions import db
 from portal.proctoring.models import MetricSample
-from tests.conftest import start_attempt
+from tests.support.app import start_attempt
+from tests.support.page_events import SAMPLE
 
-SAMPLE = {"metrics": {"c1": 0, "c2": 10, "c3": 5, "m1": 0, "m2": 4, "n1": 0, "s1": 0, "n2": 0},
-          "peak": "c2", "score": 36, "threshold": 50, "violated": True}
+
 
 
 @pytest.fixture

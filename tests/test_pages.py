@@ -61,7 +61,7 @@ def test_security_headers_and_csp_allow_list_the_proctoring_origin(client):
 
 
 def test_csp_websocket_sources_follow_the_scheme(backend, tmp_path):
-    from tests.conftest import make_app
+    from tests.support.app import make_app
     app = make_app(backend, tmp_path, PROCTOR_URL="https://proctor.example:8443/x",
                    CONSTRUCTOR_URL="https://proctor.example:8443")
     csp = app.test_client().get("/login").headers["Content-Security-Policy"]
@@ -78,7 +78,7 @@ def test_login_sets_httponly_session_cookie(client, auth, student):
 
 @pytest.mark.parametrize("secure,expected", [(True, "SameSite=None"), (False, "SameSite=Lax")])
 def test_cookie_samesite_none_over_https_for_framed_pages(backend, tmp_path, secure, expected):
-    from tests.conftest import make_app, Auth, add_user
+    from tests.support.app import make_app, Auth, add_user
     app = make_app(backend, tmp_path, SESSION_COOKIE_SECURE=secure)
     with app.app_context():
         add_user("student1")

@@ -22,8 +22,9 @@ from portal.core import jsonbody
 from portal.dashboard.present import pretty_body
 from portal.exams.schemas import AnswerBody
 from portal.proctoring import schemas
+from portal.proctoring.providers.supervisor import schemas as supervisor_schemas
 from portal.proctoring.providers import constructor
-from tests.conftest import BASE_CONFIG, make_app
+from tests.support.app import BASE_CONFIG, make_app
 
 SETTINGS = settings(max_examples=300, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -90,11 +91,11 @@ def test_a_supervisor_delivery_parses_or_is_invalid(fields):
         if not isinstance(candidate, dict):
             continue
         try:
-            update = schemas.supervisor_update(candidate)
+            update = supervisor_schemas.supervisor_update(candidate)
         except schemas.InvalidDelivery as error:
             assert error.problems and all(p.message for p in error.problems)
             continue
-        assert schemas.IDENTIFIER_RE.match(update.identifier)
+        assert supervisor_schemas.IDENTIFIER_RE.match(update.identifier)
         if candidate is not fields:  # what HTTP delivers is stored: its content serialises
             update.content()
 
@@ -104,7 +105,7 @@ def test_a_supervisor_delivery_parses_or_is_invalid(fields):
 def test_a_supervisor_form_delivery_parses_or_is_invalid(fields):
     fields = {name: value or None for name, value in fields.items()}
     try:
-        update = schemas.supervisor_update(fields, from_form=True)
+        update = supervisor_schemas.supervisor_update(fields, from_form=True)
     except schemas.InvalidDelivery as error:
         assert error.problems
         return

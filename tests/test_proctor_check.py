@@ -1,9 +1,8 @@
 """`flask proctor check` against a live sandbox and a live portal."""
 import pytest
 
-from tests.conftest import make_app
-from tests.live import serve
-from tests.sandbox.live import serve_sandbox
+from tests.support.app import make_app
+from tests.support.live import serve, serve_sandbox
 
 JWT_SECRET = "a-real-looking-jwt-secret-of-32-bytes!!"
 WEBHOOK_KEY = "a-real-looking-webhook-key-of-32-bytes!"

@@ -7,11 +7,12 @@ higher, or equal with a signedAt (else stoppedAt) not older than the stored one.
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timezone
 
 import pytest
 
 from portal.proctoring import results
-from tests.test_webhooks import delivery, log_rows, open_attempt, post, result_for
+from tests.support.webhooks import delivery, log_rows, open_attempt, post, result_for
 
 RANK = {"started": 1, "skipped": 2, "stopped": 2, "accepted": 3, "rejected": 3}
 EARLY, LATE = "2024-05-01T10:00:00.000Z", "2024-05-01T10:30:00.000Z"
@@ -81,7 +82,7 @@ def test_ties_end_the_same_whatever_the_order(app_with):
 def app_with(backend, tmp_path):
     """Fresh apps on empty databases, one per call (the previous one is closed)."""
     from portal.extensions import db
-    from tests.conftest import make_app
+    from tests.support.app import make_app
     contexts = []
     built = iter(range(100))
 
@@ -149,3 +150,16 @@ def test_decide_is_the_rule(app):
     assert results.decide(stored, results.ResultUpdate("x", "stopped", score=1)) == "repeat"
     assert results.decide(stored, results.ResultUpdate("x", "started")) == "stale"
     assert results.decide(stored, results.ResultUpdate("x", "accepted")) == "applied"
+
+
+def test_the_rule_compares_against_the_stored_order_columns(app):
+    # The stored side is the result's rank and order_at columns, not a recomputation
+    # from its status and times: a stored rank 3 outranks any stopped delivery.
+    later = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    update = results.ResultUpdate("x", "stopped", signed_at=later)
+    assert results.decide(results.ResultUpdate("x", "started", score=1.0), update) == "applied"
+    stored = results.StoredResult("x", "started", score=1.0, stored_rank=3)
+    assert results.decide(stored, update) == "stale"
+    newer = results.StoredResult("x", "stopped", score=1.0, stored_rank=2,
+                                 stored_order_at=datetime(2031, 1, 1, tzinfo=timezone.utc))
+    assert results.decide(newer, update) == "stale"

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from portal.extensions import db
 from portal.proctoring import results
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
-from tests.conftest import make_app
+from tests.support.app import make_app
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 TIMES = [None, T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)]

@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                response_schema_conformance,
                                                status_code_conformance)
 
-from portal.api.openapi import OPERATIONS
-from tests.conftest import BASE_CONFIG, start_attempt
+from portal.api.openapi import operations
+from tests.support.app import BASE_CONFIG, start_attempt
 
 MAX_EXAMPLES = 40
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -62,7 +62,7 @@ def _operation(app, operation_id: str):
 
 # Invalid requests need something to make invalid: a body or a path parameter.
 RUNS = [pytest.param(op.endpoint, mode, id=f"{op.endpoint}-{mode.value}")
-        for op in OPERATIONS for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        for op in operations() for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
         if mode == GenerationMode.POSITIVE or op.body or op.security == "student"]
 
 

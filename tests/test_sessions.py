@@ -9,8 +9,8 @@ from sqlalchemy import event, select
 from portal.auth.models import User
 from portal.auth.sessions import LOGIN_AT, SEEN_AT
 from portal.extensions import db
-from tests.conftest import Auth, add_user, start_attempt
-from tests.test_page_events import SAMPLE
+from tests.support.app import Auth, add_user, start_attempt
+from tests.support.page_events import SAMPLE
 
 IDLE = 120 * 60  # the defaults: SESSION_IDLE_MINUTES, SESSION_MAX_HOURS
 MAX = 12 * 3600
@@ -168,7 +168,7 @@ def test_the_activity_is_written_at_most_once_a_minute(logged_in):
 
 
 def test_lifetimes_come_from_the_settings(backend, tmp_path):
-    from tests.conftest import make_app
+    from tests.support.app import make_app
 
     app = make_app(backend, tmp_path, SESSION_IDLE_MINUTES=5, SESSION_MAX_HOURS=1)
     with app.app_context():
@@ -185,7 +185,7 @@ def test_lifetimes_come_from_the_settings(backend, tmp_path):
 
 def test_the_cookie_signature_outlives_no_login():
     from portal import create_app
-    from tests.conftest import BASE_CONFIG
+    from tests.support.app import BASE_CONFIG
 
     app = create_app({**BASE_CONFIG, "SESSION_MAX_HOURS": 3})
     assert app.permanent_session_lifetime.total_seconds() == 3 * 3600

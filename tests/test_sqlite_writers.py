@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from portal import sqlite_writers
 from portal.extensions import db
-from tests.conftest import make_app
+from tests.support.app import make_app
 
 
 def _connect(path, timeout: float = 5.0) -> sqlite_writers.QueuedWritersConnection:

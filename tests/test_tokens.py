@@ -11,7 +11,7 @@ from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring import tokens
 from portal.proctoring.providers import supervisor
-from tests.conftest import add_exam, start_attempt
+from tests.support.app import add_exam, start_attempt
 
 GOLDEN_PAYLOAD = ('{"username":"a34c1a1a-53ef-4728-8dc5-9c4779a8586e","nickname":"John Doe",'
                   '"identifier":"565b30b8-5cfb-42e2-a292-478d20630d1b","template":"default",'
@@ -205,7 +205,7 @@ def test_a_forged_host_changes_no_url_in_a_token(backend, tmp_path, public_url, 
     documented default): the token endpoint, the token link and the auto-start page."""
     from flask import url_for
 
-    from tests.conftest import Auth, add_user, make_app
+    from tests.support.app import Auth, add_user, make_app
 
     app = make_app(backend, tmp_path, PUBLIC_URL=public_url)
     base = base or public_url
@@ -239,8 +239,8 @@ def test_a_forged_host_changes_no_url_in_a_token(backend, tmp_path, public_url, 
 @pytest.mark.parametrize("public_url,base", [("http://portal.test", None),
                                              (None, "http://127.0.0.1:5000")])
 def test_a_forged_host_changes_no_url_of_a_constructor_start(backend, tmp_path, public_url, base):
-    from tests.conftest import Auth, add_user, make_app
-    from tests.test_constructor_support import SECRET, constructor_exam, form_action_and_token
+    from tests.support.app import Auth, add_user, make_app
+    from tests.support.constructor import SECRET, constructor_exam, form_action_and_token
 
     app = make_app(backend, tmp_path, PUBLIC_URL=public_url)
     base = base or public_url

@@ -24,12 +24,12 @@ from portal.exams.models import Answer, Attempt
 from portal.extensions import db
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
 from portal.proctoring.outbox.models import OutboxJob
-from tests.conftest import BASE_CONFIG, TEST_DATABASE_URL, add_exam, add_user, make_app
+from tests.support.app import BASE_CONFIG, TEST_DATABASE_URL, add_exam, add_user, make_app
 from tests.support.gunicorn import SETTINGS, Portal, cli, migrate
 from tests.support.pg import fresh_database
 from tests.support.redis import RedisServer
-from tests.test_constructor_support import (Sandbox, closed_attempt, constructor_exam,
-                                            serve_sandbox_quietly)
+from tests.support.constructor import (Sandbox, closed_attempt, constructor_exam,
+                                       serve_sandbox_quietly)
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")]

@@ -20,8 +20,8 @@ from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring import results
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
-from tests.conftest import add_exam, add_user, make_app
-from tests.test_webhooks import KEY, open_attempt
+from tests.support.app import add_exam, add_user, make_app
+from tests.support.webhooks import KEY, open_attempt
 
 RANK = {"started": 1, "skipped": 2, "stopped": 2, "accepted": 3, "rejected": 3}
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)

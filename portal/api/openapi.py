@@ -10,7 +10,6 @@ A test fails when an `/api/` route is missing here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -20,13 +19,13 @@ from werkzeug.routing import IntegerConverter, Rule
 from portal.api import responses
 from portal.core.jsonbody import INT_MAX
 from portal.exams.schemas import AnswerBody
-from portal.proctoring.providers.constructor import ConstructorReview
-from portal.proctoring.schemas import MetricsBatch, SupervisorDelivery
+from portal.core.openapi import PUBLIC, STUDENT, Operation
+from portal.proctoring import providers
+from portal.proctoring.schemas import MetricsBatch
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
 
-WEBHOOK, CONSTRUCTOR, STUDENT, PUBLIC = "webhook", "constructor", "student", "public"
 
 # Why each status is answered; the error body is always `responses.Error`.
 REFUSALS = {
@@ -43,30 +42,8 @@ REFUSALS = {
 }
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One JSON endpoint as the document describes it."""
-
-    endpoint: str                      # Flask endpoint name: path and method from the URL map
-    summary: str
-    tag: str
-    security: str                      # WEBHOOK | CONSTRUCTOR | STUDENT | PUBLIC
-    answer: type[BaseModel]
-    refusals: tuple[int, ...]
-    body: type[BaseModel] | None = None
-    body_optional: bool = False
-    forms: bool = False                # also multipart/form-data and urlencoded bodies
-
-
+# The portal's own; each vendor's are its provider's (`api_operations`).
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("webhooks.supervisor_webhook", "Supervisor results delivery (contract 1.5)",
-              "deliveries", WEBHOOK, responses.DeliveryStored,
-              (400, 401, 409, 413, 415, 503), body=SupervisorDelivery, forms=True),
-    Operation("constructor.review", "Constructor Proctor review (contract 2, Result)",
-              "deliveries", CONSTRUCTOR, responses.ReviewStored,
-              (400, 401, 409, 413, 415, 503), body=ConstructorReview),
-    Operation("proctoring.token", "A fresh Supervisor token for the attempt's SDK",
-              "exam page", STUDENT, responses.Token, (400, 403, 404, 409)),
     Operation("exams.started", "The SDK's start() resolved: the time limit counts from now",
               "exam page", STUDENT, responses.Started, (400, 403, 404, 409)),
     Operation("exams.questions", "The attempt's questions, once proctoring started",
@@ -86,12 +63,19 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
+def operations() -> list[Operation]:
+    """Every documented endpoint: each registered vendor's, then the portal's."""
+    providers.discover()
+    return [operation for provider in providers.all_providers()
+            for operation in provider.api_operations] + list(OPERATIONS)
+
+
 def document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document for `app` (its URL map and settings). Raises LookupError
     when an operation names an endpoint the app does not have."""
     components: dict[str, Any] = {"schemas": {}, "securitySchemes": _security_schemes(app)}
     paths: dict[str, dict[str, Any]] = {}
-    for operation in OPERATIONS:
+    for operation in operations():
         rule = _rule(app, operation.endpoint)
         path, parameters = _path(rule)
         method = next(m for m in sorted(rule.methods or ()) if m not in ("HEAD", "OPTIONS"))
@@ -109,13 +93,11 @@ def document(app: Flask) -> dict[str, Any]:
 
 
 def _security_schemes(app: Flask) -> dict[str, Any]:
+    schemes: dict[str, Any] = {}
+    for provider in providers.all_providers():
+        schemes.update(provider.api_security_schemes(app.config))
     return {
-        "webhookKey": {"type": "apiKey", "in": "header",
-                       "name": app.config["PROCTOR_WEBHOOK_HEADER"],
-                       "description": "PROCTOR_WEBHOOK_KEY (any of its comma-separated keys)."},
-        "constructorJWT": {"type": "apiKey", "in": "header", "name": "Authorization",
-                           "description": "`JWT <token>`: HS256 with CONSTRUCTOR_JWT_SECRET, "
-                                          "`exp` required (contract 2)."},
+        **schemes,
         "sessionCookie": {"type": "apiKey", "in": "cookie",
                           "name": app.config["SESSION_COOKIE_NAME"],
                           "description": "A student's login session (POST /login)."},
@@ -126,15 +108,13 @@ def _security_schemes(app: Flask) -> dict[str, Any]:
 
 
 def _security(kind: str, method: str) -> list[dict[str, list]]:
-    if kind == WEBHOOK:
-        return [{"webhookKey": []}]
-    if kind == CONSTRUCTOR:
-        return [{"constructorJWT": []}]
     if kind == STUDENT:
         if method == "GET":
             return [{"sessionCookie": []}]
         return [{"sessionCookie": [], "csrfToken": []}]
-    return []
+    if kind == PUBLIC:
+        return []
+    return [{kind: []}]  # a vendor's scheme
 
 
 def _rule(app: Flask, endpoint: str) -> Rule:

@@ -1,21 +1,19 @@
 """The JSON answers of the portal's endpoints, as pydantic models for the OpenAPI
 document. Only the fields a client relies on are listed; answers may carry more
-(`extra="allow"`), so a new field never makes the document wrong."""
+(`extra="allow"`), so a new field never makes the document wrong. A vendor's own
+endpoints' answers are its provider's (`Provider.api_operations`)."""
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from portal.core.openapi import Answer
 
-from portal.proctoring.models import RESULT_STATUSES
 from portal.proctoring.results import OUTCOMES
 
 Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
-ResultStatus = Literal[RESULT_STATUSES]  # type: ignore[valid-type]
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="allow")
+_Answer = Answer
 
 
 class ProblemItem(_Answer):
@@ -33,25 +31,6 @@ class Error(_Answer):
     status: int
     problems: list[ProblemItem] | None = None
     outcome: Outcome | None = None
-
-
-class DeliveryStored(_Answer):
-    """A Supervisor delivery is stored (and applied, unless a repeat, stale or unmatched)."""
-
-    outcome: Outcome
-    identifier: str
-    status: ResultStatus | None
-
-
-class ReviewStored(_Answer):
-    stored: bool
-    outcome: Outcome
-
-
-class Token(_Answer):
-    """A fresh Supervisor JWT for the SDK's `init()`."""
-
-    token: str
 
 
 class Question(_Answer):

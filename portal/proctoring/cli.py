@@ -5,10 +5,12 @@ import json
 import sys
 
 import click
+import requests
 from flask.cli import AppGroup
 from flask import current_app
 
 from portal.proctoring import providers, tokens
+from portal.proctoring.check import Check
 
 proctor_cli = AppGroup("proctor", help="Proctoring integration tools.")
 
@@ -35,8 +37,6 @@ def check():
     """Run the integration checklist against the configured proctoring server.
 
     Exits 1 when any check fails; each line says how to fix it."""
-    from portal.proctoring.check import run_checks
-
     results = run_checks(current_app)
     for result in results:
         click.echo(result.line())
@@ -62,3 +62,11 @@ def reconcile_command() -> None:
                    f"{len(report.unknown)} unknown to the vendor, {len(report.errors)} without an answer.")
         for identifier, error in report.errors.items():
             click.echo(f"  {identifier}: {error}", err=True)
+
+
+def run_checks(app) -> list[Check]:
+    """Every registered provider's checks, in vendor order, over one HTTP session."""
+    with requests.Session() as http:
+        http.headers["User-Agent"] = "exam-portal proctor check"
+        return [check(app.config, http) for provider in providers.all_providers()
+                for check in provider.checks]

@@ -13,6 +13,8 @@ from flask import Request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.core import jsonbody
+from portal.errors import error_response
+from portal.proctoring import results
 from portal.proctoring.results import RawDelivery, ResultUpdate
 from portal.proctoring.schemas import InvalidDelivery, Problem
 
@@ -139,3 +141,17 @@ def _form_fields(request: Request, data: bytes) -> dict[str, Any]:
     if problems:
         raise InvalidDelivery(problems)
     return fields
+
+
+def other_vendor_response():
+    """409: the identifier is another vendor's session (logged, not applied); sending it
+    again changes nothing, so the sender should stop."""
+    return error_response(409, results.OTHER_VENDOR, outcome=results.REFUSED, problems=[
+        {"field": "identifier", "message": "is a session of another proctoring vendor"}])
+
+
+def storage_failed_response():
+    """503 with Retry-After: the sender keeps the delivery and sends it again."""
+    response, status = error_response(503, "The delivery could not be stored; send it again later.")
+    response.headers["Retry-After"] = "30"
+    return response, status

@@ -1,6 +1,6 @@
 """The metric codes in words, for people (the codes and names: vocabulary.py), and what
 a student can do about each: the student's page gets both in its config (`page_config`
-in providers/supervisor.py)."""
+in providers/supervisor/)."""
 from __future__ import annotations
 
 from portal.proctoring.vocabulary import METRIC_CODES, METRIC_NAMES

@@ -8,7 +8,8 @@ The ordering rule, so a late, older delivery never overwrites a newer one:
 - rank: started (1) < skipped, stopped (2) < accepted, rejected (3); no status: 0;
 - a delivery applies when its rank is higher than the stored one, or equal with an
   `order_at` (signedAt, else stoppedAt) not older than the stored one (a missing time
-  is older than any time);
+  is older than any time); the stored side is the result's stored `rank` and
+  `order_at` columns, written with each applied delivery;
 - the same content as the stored result is a `repeat`: nothing changes;
 - equal rank and time with different content (a sender never produces it, as every
   change is signed anew) is decided by a hash of the content, so that the final result
@@ -94,6 +95,23 @@ class ResultUpdate:
 
 
 @dataclass
+class StoredResult(ResultUpdate):
+    """A stored result as the ordering rule compares it: its `rank` and `order_at` are
+    the stored columns (written with each applied delivery), not recomputed."""
+
+    stored_rank: int = 0
+    stored_order_at: datetime | None = None
+
+    @property
+    def rank(self) -> int:
+        return self.stored_rank
+
+    @property
+    def order_at(self) -> datetime | None:
+        return self.stored_order_at
+
+
+@dataclass
 class RawDelivery:
     """A delivery as received, for the log. `headers` holds the ones that matter, never
     the key or Authorization value."""
@@ -112,7 +130,8 @@ def _isoformat_exact(value: Any) -> str:
 
 def decide(stored: ResultUpdate | None, update: ResultUpdate) -> str:
     """What the ordering rule does with `update` given the stored result (None: none
-    stored yet): APPLIED, REPEAT (same content) or STALE (older than the stored one)."""
+    stored yet; a StoredResult from the database): APPLIED, REPEAT (same content) or
+    STALE (older than the stored one)."""
     if stored is None:
         return APPLIED
     if update.content() == stored.content():
@@ -250,13 +269,14 @@ def _locked_result(identifier: str, vendor: str) -> tuple[Row, bool]:
     return result, created
 
 
-def _stored_update(result: Row) -> ResultUpdate:
-    return ResultUpdate(
+def _stored_update(result: Row) -> StoredResult:
+    return StoredResult(
         identifier=result.identifier, status=result.status, signed_at=result.signed_at,
         started_at=result.started_at, stopped_at=result.stopped_at, score=result.score,
         threshold=result.threshold, duration=result.duration, student=result.student,
         proctor=result.proctor, comment=result.comment, conclusion=result.conclusion,
-        link=result.link, averages=result.averages or None, details=result.details or {})
+        link=result.link, averages=result.averages or None, details=result.details or {},
+        stored_rank=result.rank, stored_order_at=result.order_at)
 
 
 def _applied_values(update: ResultUpdate) -> dict[str, Any]:

@@ -1,10 +1,9 @@
 """The shapes of what proctoring reaches the portal with, validated with pydantic.
 
-- `SupervisorDelivery` (contract 1.5): `supervisor_update` turns the fields of one
-  delivery (from a JSON object, or from form fields whose values are all text) into a
-  vendor-neutral `ResultUpdate`, or raises `InvalidDelivery` listing every problem found,
-  so the sender learns all of them at once. Every field but `identifier` may be missing
-  or null.
+- The field types the vendors' delivery schemas share (each vendor's own schema is in its
+  provider: providers/supervisor/schemas.py, providers/constructor/__init__.py), and
+  `InvalidDelivery`, which lists every problem found, so the sender learns all of them
+  at once.
 - `MetricsBatch`: the body of the student's page's metrics reports (its stop report has none).
 
 The same models describe these bodies in the OpenAPI document (portal/api/openapi.py).
@@ -16,20 +15,14 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      ValidationError, ValidationInfo, model_validator)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
-from portal.core import jsonbody
-from portal.core.jsonbody import Problem, Text
+from portal.core.jsonbody import Problem
 from portal.proctoring.page_events import MAX_SAMPLES_PER_BATCH, METRIC_CODES
-from portal.proctoring.results import ResultUpdate
 
-__all__ = ["Problem", "InvalidDelivery", "SupervisorDelivery", "supervisor_update",
-           "MetricsBatch", "Date", "Score", "parse_date"]
+__all__ = ["Problem", "InvalidDelivery", "MetricsBatch", "Date", "Score", "NonNegative",
+           "MetricCode", "MetricValue", "from_form", "http_link", "number", "parse_date"]
 
-# Supervisor identifiers are A-Za-z0-9 in tokens; real deliveries also carry UUIDs.
-IDENTIFIER_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
-IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 _NUMBER_RE = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
@@ -43,15 +36,15 @@ class InvalidDelivery(ValueError):
 
 # ---- field types ---------------------------------------------------------------------
 
-def _from_form(info: ValidationInfo) -> bool:
+def from_form(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("form"))
 
 
-def _number(value: Any, info: ValidationInfo) -> float | None:
+def number(value: Any, info: ValidationInfo) -> float | None:
     # Form fields are text, so "64" is a number there; in JSON a number must be a number.
     if value is None:
         return None
-    if isinstance(value, str) and _from_form(info) and _NUMBER_RE.match(value):
+    if isinstance(value, str) and from_form(info) and _NUMBER_RE.match(value):
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("must be a number")
@@ -90,126 +83,18 @@ def parse_date(value: Any) -> datetime | None:
                          "the years 1-9999)") from None
 
 
-def _link(value: str | None) -> str | None:
+def http_link(value: str | None) -> str | None:
     # The dashboard renders it as a link: only http(s), never javascript: and the like.
     if value is not None and not value.lower().startswith(("https://", "http://")):
         raise ValueError("must be an http:// or https:// URL")
     return value
 
 
-def _identifier(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("must be a string")
-    if not IDENTIFIER_RE.match(value):
-        raise ValueError("must be 1-128 characters of A-Za-z0-9, _ and -")
-    return value
-
-
-def _status(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _averages(value: Any, info: ValidationInfo) -> Any:
-    if isinstance(value, str) and _from_form(info):
-        try:
-            return jsonbody.loads(value)
-        except jsonbody.BodyError:
-            raise ValueError("must be a JSON object of metric averages") from None
-    return value
-
-
-def _metric_averages(value: dict[str, float | None] | None) -> dict[str, float] | None:
-    # A metric without an average (null) is left out: there is nothing to show for it.
-    return None if value is None else {k: v for k, v in value.items() if v is not None}
-
-
-Score = Annotated[Annotated[float, Field(ge=0, le=100)] | None, BeforeValidator(_number)]
-NonNegative = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_number)]
+Score = Annotated[Annotated[float, Field(ge=0, le=100)] | None, BeforeValidator(number)]
+NonNegative = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(number)]
 Date = Annotated[datetime | None, BeforeValidator(parse_date)]
 MetricCode = Literal[METRIC_CODES]  # type: ignore[valid-type]
-MetricValue = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_number)]
-Identifier = Annotated[str, BeforeValidator(_identifier),
-                       Field(json_schema_extra={"pattern": IDENTIFIER_PATTERN, "maxLength": 128})]
-
-
-class SupervisorDelivery(BaseModel):
-    """Contract 1.5. Every field but `identifier` may be missing or null; unknown fields
-    are kept (`model_extra`), never rejected."""
-
-    model_config = ConfigDict(extra="allow", json_schema_extra={
-        "description": "A Supervisor results delivery (contract 1.5). Older deployments "
-                       "send `id` instead of `identifier`. Unknown fields are kept."})
-
-    identifier: Identifier
-    status: Annotated[Literal["started", "skipped", "stopped", "accepted", "rejected"] | None,
-                      BeforeValidator(_status)] = None
-    duration: NonNegative = None
-    startedAt: Date = None
-    stoppedAt: Date = None
-    signedAt: Date = None
-    score: Score = None
-    threshold: Score = None
-    averages: Annotated[dict[MetricCode, MetricValue] | None, BeforeValidator(_averages),
-                        AfterValidator(_metric_averages)] = None
-    # lengths are those of the result's columns (proctoring_results)
-    student: Text(128) | None = None
-    proctor: Text(128) | None = None
-    comment: Text(20_000) | None = None
-    conclusion: Text(20_000) | None = None
-    link: Annotated[Text(1000) | None, AfterValidator(_link)] = None
-
-
-def _identifier_alias(fields: dict[str, Any]) -> list[Problem]:
-    """Older deployments send `id`: move it to `identifier` (in place)."""
-    if "id" not in fields:
-        return []
-    alias = fields.pop("id")
-    if "identifier" not in fields or fields["identifier"] is None:
-        fields["identifier"] = alias
-        return []
-    if fields["identifier"] != alias:
-        return [Problem("id", "differs from identifier; send one of them")]
-    return []
-
-
-def _problems(error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors(include_url=False):
-        loc = [str(part) for part in item["loc"] if part != "[key]"]
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing" and loc == ["identifier"]:
-            message = "required (older deployments send it as id)"
-        elif item["loc"][-1:] == ("[key]",):
-            message = f"unknown metric (expected one of {', '.join(METRIC_CODES)})"
-        problems.append(Problem(".".join(loc), message))
-    return problems
-
-
-def supervisor_update(fields: dict[str, Any], from_form: bool = False) -> ResultUpdate:
-    """The delivery as a ResultUpdate. `from_form`: values are text (form bodies), so
-    numbers may be given as text and `averages` as a JSON string.
-
-    Raises InvalidDelivery with every problem found.
-    """
-    fields = dict(fields)
-    problems = _identifier_alias(fields)
-    try:
-        delivery = SupervisorDelivery.model_validate(fields, context={"form": from_form})
-    except ValidationError as error:
-        problems += _problems(error)
-        delivery = None
-    if problems or delivery is None:
-        raise InvalidDelivery(problems)
-    return ResultUpdate(
-        identifier=delivery.identifier, status=delivery.status,
-        signed_at=delivery.signedAt, started_at=delivery.startedAt,
-        stopped_at=delivery.stoppedAt, score=delivery.score, threshold=delivery.threshold,
-        duration=delivery.duration, student=delivery.student, proctor=delivery.proctor,
-        comment=delivery.comment, conclusion=delivery.conclusion, link=delivery.link,
-        averages=dict(delivery.averages) if delivery.averages is not None else None,
-        details=dict(delivery.model_extra or {}))
-
-
+MetricValue = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(number)]
 # ---- the student's page's reports ----------------------------------------------------
 
 def _metrics(value: Any) -> Any:
@@ -230,7 +115,7 @@ def _batch(value: Any) -> Any:
     return value
 
 
-PageNumber = Annotated[float | None, BeforeValidator(_number)]  # never from a form
+PageNumber = Annotated[float | None, BeforeValidator(number)]  # never from a form
 
 
 class MetricsEvent(BaseModel):

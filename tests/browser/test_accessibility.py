@@ -22,8 +22,8 @@ from sqlalchemy import select
 from portal.auth.models import User
 from portal.exams.models import Attempt
 from portal.extensions import db
-from tests.browser.conftest import CONSOLE_AUTH, Stack, start_stack
-from tests.conftest import add_user
+from tests.support.stack import CONSOLE_AUTH, Stack, start_stack
+from tests.support.app import add_user
 from tests.support.axe import horizontal_overflow, serious_findings
 from tests.support.dashboard import demo_exam_and_users, seed_demo_results
 from tests.support.page_guard import PageGuard

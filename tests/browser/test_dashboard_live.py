@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from portal.exams import services as exams
 from portal.extensions import db
-from tests.factories import ZERO_AVERAGES, seed_attempt
+from tests.support.factories import ZERO_AVERAGES, seed_attempt
 from tests.support.dashboard import demo_exam_and_users, log_in_as_instructor, seed_demo_results
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"

@@ -15,8 +15,8 @@ from portal.auth.models import User
 from portal.dashboard import views
 from portal.db_types import utcnow
 from portal.extensions import db
-from tests.conftest import add_user
-from tests.factories import seed_attempt, seed_result
+from tests.support.app import add_user
+from tests.support.factories import seed_attempt, seed_result
 from tests.support.dashboard import demo_exam_and_users, log_in_as_instructor, seed_demo_results
 
 ROWS = 30

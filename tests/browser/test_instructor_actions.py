@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.auth.models import User
 from portal.exams.models import Attempt, Exam
 from portal.extensions import db
-from tests.factories import seed_attempt, seed_result
+from tests.support.factories import seed_attempt, seed_result
 from tests.support.browser import current_attempt, open_exam, pass_prechecks, submit_exam
 
 TUTORIAL = "Tutorial: proctoring"

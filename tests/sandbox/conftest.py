@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:  # the repository root, so `import sandbox` works 
     sys.path.insert(0, str(ROOT))
 
 from sandbox import create_app  # noqa: E402
-from tests.sandbox.helpers import (  # noqa: E402
+from tests.support.sandbox import (  # noqa: E402
     CONSTRUCTOR_SECRET, JWT_SECRET, WEBHOOK_KEY, Receiver, Session, bearer, make_token,
 )
 
@@ -66,7 +66,7 @@ def receiver():
 @pytest.fixture(scope="module")
 def sandbox():
     """A live sandbox, shared by one module's browser tests: (base_url, app)."""
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve_sandbox
 
     base, app, shutdown = serve_sandbox({"SANDBOX_JWT_SECRET": JWT_SECRET, "SANDBOX_METRICS_PERIOD": 0.5})
     yield base, app

@@ -17,7 +17,7 @@ from typing import Callable
 
 from werkzeug.wrappers import Request, Response
 
-from tests.live import serve
+from tests.support.live import serve
 
 # Creates window.sv and records every SDK event in window.events; init() settles into
 # window.initResult: {token} or {error: {name, message, status}}.

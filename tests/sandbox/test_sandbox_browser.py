@@ -15,7 +15,7 @@ import time
 
 import requests
 
-from tests.sandbox.helpers import CONSOLE, make_token
+from tests.support.sandbox import CONSOLE, make_token
 from tests.sandbox.sdk_page import INIT_SETTLED, SETUP
 
 

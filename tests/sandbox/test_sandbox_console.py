@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.sandbox.helpers import CONSOLE, make_token
+from tests.support.sandbox import CONSOLE, make_token
 
 
 def _login(client, user="proctor", password="sandbox"):

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from sandbox import create_app, worker
-from tests.sandbox.helpers import CONSOLE, CONSTRUCTOR_SECRET
+from tests.support.sandbox import CONSOLE, CONSTRUCTOR_SECRET
 
 START = "/integration/simple/portal/start/"
 API = "/api/v2/integration/simple/portal/sessions"
@@ -153,7 +153,7 @@ def test_faults_from_config_and_bad_spec(config):
 
 
 def test_drop_and_delay_faults_over_real_http(config):
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve_sandbox
     base, app, shutdown = serve_sandbox({k: v for k, v in config.items() if k != "TESTING"})
     try:
         requests.post(f"{base}{START}", data={"token": start_token()}, timeout=5)

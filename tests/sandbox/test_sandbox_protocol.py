@@ -10,8 +10,8 @@ import pytest
 import requests
 import socketio
 
-from tests.sandbox.helpers import CONSOLE, JWT_SECRET, Receiver, bearer, make_token
-from tests.sandbox.live import serve_sandbox
+from tests.support.sandbox import CONSOLE, JWT_SECRET, Receiver, bearer, make_token
+from tests.support.live import serve_sandbox
 
 PORTAL = "http://portal.test"
 

@@ -11,7 +11,7 @@ import pytest
 from sandbox import create_app
 from sandbox.config import ConfigError
 from sandbox.supervisor import metrics as metric_rules
-from tests.sandbox.helpers import CONSOLE, bearer, make_token
+from tests.support.sandbox import CONSOLE, bearer, make_token
 
 
 def _iso(delta_seconds: float) -> str:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.sandbox.helpers import JWT_SECRET, bearer, make_token
+from tests.support.sandbox import JWT_SECRET, bearer, make_token
 
 
 def _unsigned(payload: dict) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from sandbox import create_app, outbox, worker
 from sandbox.supervisor.metrics import CODES
-from tests.sandbox.helpers import CONSOLE, WEBHOOK_KEY, Session, bearer, make_token
+from tests.support.sandbox import CONSOLE, WEBHOOK_KEY, Session, bearer, make_token
 
 
 def _deliver_all(app, receiver, expected: int, within: float = 5.0) -> None:
@@ -150,7 +150,7 @@ def test_multipart_mode_and_configurable_header(config, receiver, header):
 
 
 def test_background_thread_delivers_without_help(config, receiver):
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve_sandbox
     import requests
     base, app, shutdown = serve_sandbox({k: v for k, v in config.items() if k not in ("TESTING", "SANDBOX_PUBLIC_URL")})
     try:

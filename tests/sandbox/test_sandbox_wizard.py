@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from tests.sandbox.helpers import bearer
+from tests.support.sandbox import bearer
 
 
 def test_the_rules_step_frames_the_sandbox_rules_page(client, open_session):
@@ -24,7 +24,7 @@ def test_the_rules_step_frames_the_sandbox_rules_page(client, open_session):
 
 def test_no_rules_page_without_the_rules_step(config):
     from sandbox import create_app
-    from tests.sandbox.helpers import Session, make_token
+    from tests.support.sandbox import Session, make_token
 
     app = create_app({**config, "SANDBOX_PRECHECKS": ""})
     client = app.test_client()

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from tests.sandbox.helpers import make_token
+from tests.support.sandbox import make_token
 from tests.sandbox.sdk_page import INIT_SETTLED, SETUP
 
 

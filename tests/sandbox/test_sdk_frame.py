@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.sandbox.helpers import CONSOLE, make_token
+from tests.support.sandbox import CONSOLE, make_token
 
 
 def _open_link(page, base: str, token: str, rules: bool = True) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from tests.sandbox.helpers import CONSOLE, make_token
+from tests.support.sandbox import CONSOLE, make_token
 from tests.sandbox.sdk_page import INIT_SETTLED, SETUP
 
 

@@ -11,8 +11,8 @@ from portal.auth.models import User
 from portal.db_types import utcnow
 from portal.exams.models import Exam
 from portal.extensions import db
-from tests.conftest import add_user
-from tests.factories import (ZERO_AVERAGES, seed_attempt, seed_delivery, seed_job,
+from tests.support.app import add_user
+from tests.support.factories import (ZERO_AVERAGES, seed_attempt, seed_delivery, seed_job,
                              seed_result, seed_samples)
 
 

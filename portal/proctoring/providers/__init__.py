@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from portal.exams.signals import CONFIRMED, StartCheck
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    import requests
     from flask import Blueprint, Response
 
+    from portal.core import openapi
     from portal.exams.models import Attempt, Exam
+    from portal.proctoring.check import Check
     from portal.proctoring.outbox.models import OutboxJob
     from portal.proctoring.outbox.outcomes import Outcome
 
@@ -104,6 +107,28 @@ class Provider(Protocol):
 
     def worker_problems(self) -> list[str]:
         """Settings that would make the outbox worker fail this vendor's jobs."""
+
+    # The vendor's own settings with their defaults (read from instance/config.py and
+    # the environment like the portal's), and the demo values of its secrets (filled in
+    # demo and test mode, like portal/config.py's DEMO_SECRETS).
+    settings: "Mapping[str, Any]"
+    demo_secrets: "Mapping[str, str]"
+
+    def check_settings(self, settings: dict) -> None:
+        """Check the vendor's settings at app setup (normalising them in place, e.g. a
+        base URL's trailing slash). Raises config.ConfigError naming the setting and how
+        to fix it."""
+
+    # The vendor's JSON endpoints as the OpenAPI document describes them (portal/api/
+    # openapi.py), and the security schemes they name.
+    api_operations: "tuple[openapi.Operation, ...]"
+
+    def api_security_schemes(self, config: Mapping) -> "dict[str, Any]":
+        """The OpenAPI security schemes (by name) of the vendor's endpoints."""
+
+    # `flask proctor check`: each takes (the app's config, a requests.Session) and says
+    # PASS, WARN or FAIL with how to fix it (portal/proctoring/cli.py runs them).
+    checks: "Sequence[Callable[[Mapping, requests.Session], Check]]"
 
 
 _registry: dict[str, Provider] = {}

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from flask import abort, redirect, render_template, url_for
 
+from portal.config import ConfigError, base_url
+from portal.core.openapi import Operation
 from portal.exams.models import Attempt, Exam
 from portal.proctoring import providers
 from portal.proctoring.outbox.models import OutboxJob
@@ -49,6 +51,34 @@ class ConstructorProvider:
     def page_origins(self, config) -> list[str]:
         return [config["CONSTRUCTOR_URL"]]
     jobs = {constructor.FINISH_JOB: finish.send}
+    settings = {
+        "CONSTRUCTOR_URL": "http://127.0.0.1:5001",
+        "CONSTRUCTOR_INTEGRATION": "portal",
+        "CONSTRUCTOR_JWT_SECRET": None,
+        "CONSTRUCTOR_ACCOUNT_ID": "portal",
+        "CONSTRUCTOR_ACCOUNT_NAME": "Exam portal",
+    }
+    demo_secrets = {"CONSTRUCTOR_JWT_SECRET": "demo-constructor-secret-change-me-0123456789"}
+
+    def check_settings(self, settings: dict) -> None:
+        """Raises ConfigError when Constructor is the default vendor without its secret,
+        or CONSTRUCTOR_URL is not a base URL."""
+        if settings["PROCTOR_VENDOR"] == constructor.VENDOR and not settings.get("CONSTRUCTOR_JWT_SECRET"):
+            raise ConfigError("CONSTRUCTOR_JWT_SECRET not set, and PROCTOR_VENDOR=constructor needs it. "
+                              "Set it in the environment or instance/config.py.")
+        base_url(settings, "CONSTRUCTOR_URL")
+    api_operations = (
+        Operation("constructor.review", "Constructor Proctor review (contract 2, Result)",
+                  "deliveries", "constructorJWT", views.ReviewStored,
+                  (400, 401, 409, 413, 415, 503), body=constructor.ConstructorReview),
+    )
+
+    def api_security_schemes(self, config) -> dict:
+        return {"constructorJWT": {"type": "apiKey", "in": "header", "name": "Authorization",
+                                   "description": "`JWT <token>`: HS256 with CONSTRUCTOR_JWT_SECRET, "
+                                                  "`exp` required (contract 2)."}}
+
+    checks = ()  # none yet: `proctor check` probes Supervisor servers only
 
     def requeue(self, attempt: Attempt) -> OutboxJob:
         return constructor.requeue_finish(attempt)

@@ -9,6 +9,7 @@ re-queue of a failed finish call (people).
 from __future__ import annotations
 
 import logging
+from typing import Literal
 from urllib.parse import urlsplit
 
 import jwt
@@ -17,14 +18,23 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.auth.decorators import instructor_required
+from portal.core.openapi import Answer
 from portal.exams.models import Attempt
 from portal.extensions import csrf, db
 from portal.proctoring import deliveries, results, tokens
+from portal.proctoring.results import OUTCOMES
 from portal.proctoring.outbox.jobs import JobConflict
 from portal.proctoring.providers import constructor
-from portal.proctoring.webhooks import other_vendor_response, storage_failed_response
 
 bp = Blueprint("constructor", __name__)
+
+
+class ReviewStored(Answer):
+    """The review callback's answer (for the OpenAPI document)."""
+
+    stored: bool
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
+
 log = logging.getLogger(__name__)
 
 LEEWAY_SECONDS = 5
@@ -61,7 +71,7 @@ def storage_failed(error: SQLAlchemyError):
     """Nothing stored (the transaction is rolled back): 503, so the sender retries."""
     db.session.rollback()
     log.warning("constructor request not stored (%s): answered 503", type(error).__name__)
-    return storage_failed_response()
+    return deliveries.storage_failed_response()
 
 
 @bp.post("/api/constructor/review")
@@ -83,7 +93,7 @@ def review():
                                        identifier=received.identifier)
     db.session.commit()
     if outcome == results.REFUSED:
-        return other_vendor_response()
+        return deliveries.other_vendor_response()
     if received.status != 200:
         return jsonify(error=received.message, status=received.status,
                        problems=[p.as_dict() for p in received.problems]), received.status

@@ -1,12 +1,9 @@
-"""Shared helpers and fixtures of the Constructor and outbox tests (no tests here).
-
-`sandbox` serves the real sandbox (its Constructor endpoints, fault injection and
-console API) on a free loopback port; `live_app` points the portal at it with a fast
-backoff. Tests import what they use from this module.
+"""Shared helpers of the Constructor and outbox tests: the live sandbox (its Constructor
+endpoints, fault injection and console API), attempts, jobs, the worker, request JWTs.
+The fixtures using them (`sandbox`, `live_app`, `outbox_logs`) are in tests/conftest.py.
 """
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
@@ -14,7 +11,6 @@ from datetime import datetime
 from typing import Any, Callable
 
 import jwt
-import pytest
 import requests
 from sqlalchemy import select
 
@@ -25,7 +21,7 @@ from portal.extensions import db
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.outbox.worker import Worker
 from portal.proctoring.providers import constructor
-from tests.conftest import BASE_CONFIG, add_exam, add_user
+from tests.support.app import BASE_CONFIG, add_exam, add_user
 
 SECRET = BASE_CONFIG["CONSTRUCTOR_JWT_SECRET"]
 CONSOLE_AUTH = ("proctor", "sandbox")
@@ -75,38 +71,12 @@ class Sandbox:
 def serve_sandbox_quietly(**settings: Any):
     """The live sandbox with the portal's Constructor secret; its review sender off
     unless a test turns it on."""
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve_sandbox
 
     config = {"SANDBOX_CONSTRUCTOR_SECRET": SECRET, "SANDBOX_CONSTRUCTOR_INTEGRATION": "portal",
               "SANDBOX_BACKGROUND": False, "SANDBOX_REVIEW_URL": "http://127.0.0.1:9/unused"}
     config.update(settings)
     return serve_sandbox(config)
-
-
-@pytest.fixture
-def sandbox():
-    url, app, shutdown = serve_sandbox_quietly()
-    yield Sandbox(url, app)
-    shutdown()
-
-
-@pytest.fixture
-def live_app(app, sandbox):
-    """The portal app (both backends) aimed at the live sandbox, fast backoff."""
-    app.config.update(CONSTRUCTOR_URL=sandbox.url, OUTBOX_BACKOFF_BASE=BACKOFF_BASE,
-                      OUTBOX_MAX_TRIES=5, OUTBOX_LEASE_SECONDS=10)
-    return app
-
-
-@pytest.fixture
-def outbox_logs(caplog):
-    """caplog for the worker's log lines. Re-enables the loggers: alembic's
-    `fileConfig` (migrations/env.py, run by the migration tests in this process)
-    disables every logger that existed before it."""
-    for name in ("portal.outbox", "portal.outbox.reconcile"):
-        logging.getLogger(name).disabled = False
-    caplog.set_level(logging.INFO, logger="portal.outbox")
-    return caplog
 
 
 # ---- attempts -------------------------------------------------------------------------
@@ -205,7 +175,7 @@ def form_action_and_token(page: str) -> tuple[str, str]:
     return action, token
 
 
-__all__ = ["Sandbox", "sandbox", "live_app", "outbox_logs", "constructor_exam", "running_attempt",
+__all__ = ["Sandbox", "constructor_exam", "running_attempt",
            "closed_attempt", "job_of", "run_until", "job_state_is", "iso", "gaps",
            "server_jwt", "form_action_and_token", "serve_sandbox_quietly", "SECRET",
            "BACKOFF_BASE", "utcnow"]

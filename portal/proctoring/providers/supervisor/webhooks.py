@@ -12,14 +12,17 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.errors import error_response
-from portal.extensions import db
-from portal.proctoring import deliveries, results, schemas
+from portal.extensions import csrf, db
+from portal.proctoring import deliveries, results
+from portal.proctoring.providers.supervisor import VENDOR, schemas
 
 bp = Blueprint("webhooks", __name__)
-log = logging.getLogger(__name__)
+# The logger's name predates this module's move into the provider: log routing uses it.
+log = logging.getLogger("portal.proctoring.webhooks")
 
 
 @bp.post("/api/proctoring/webhook")
+@csrf.exempt  # a machine endpoint: authenticated by key, not cookies
 def supervisor_webhook():
     """Supervisor results (contract 1.5): 200 once stored, 401 without a valid key,
     400/413/415 for bodies that cannot be applied and 409 for another vendor's session
@@ -33,7 +36,7 @@ def supervisor_webhook():
         _log_line(None, None, "unauthenticated", 401, started)
         return error_response(401, f"{'Wrong' if given else 'Missing'} {header} header.")
 
-    received = deliveries.receive(request, "supervisor", f"key {number} of {len(keys)}",
+    received = deliveries.receive(request, VENDOR, f"key {number} of {len(keys)}",
                                   schemas.supervisor_update)
     update = received.update
     try:
@@ -43,30 +46,16 @@ def supervisor_webhook():
     except SQLAlchemyError as error:
         db.session.rollback()
         _log_line(update, received, f"not-stored:{type(error).__name__}", 503, started)
-        return storage_failed_response()
+        return deliveries.storage_failed_response()
 
     if outcome == results.REFUSED:
         _log_line(update, received, outcome, 409, started)
-        return other_vendor_response()
+        return deliveries.other_vendor_response()
     _log_line(update, received, outcome, received.status, started)
     if update is None:
         return error_response(received.status, received.message, outcome=outcome,
                               problems=[p.as_dict() for p in received.problems])
     return jsonify(outcome=outcome, identifier=update.identifier, status=update.status)
-
-
-def other_vendor_response():
-    """409: the identifier is another vendor's session (logged, not applied); sending it
-    again changes nothing, so the sender should stop."""
-    return error_response(409, results.OTHER_VENDOR, outcome=results.REFUSED, problems=[
-        {"field": "identifier", "message": "is a session of another proctoring vendor"}])
-
-
-def storage_failed_response():
-    """503 with Retry-After: the sender keeps the delivery and sends it again."""
-    response, status = error_response(503, "The delivery could not be stored; send it again later.")
-    response.headers["Retry-After"] = "30"
-    return response, status
 
 
 def _log_line(update: results.ResultUpdate | None, received: deliveries.Received | None,

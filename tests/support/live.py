@@ -1,8 +1,10 @@
-"""Serve the sandbox for real on a free loopback port (browser tests, the portal's too).
+"""Serve a WSGI app (the portal, the sandbox, a test's receiver) for real on a free
+loopback port, in a daemon thread: `serve`, the one live server of the tests;
+`serve_sandbox` starts the sandbox on it.
 
 Usage::
 
-    from tests.sandbox.live import serve_sandbox
+    from tests.support.live import serve_sandbox
     base_url, app, shutdown = serve_sandbox({"SANDBOX_METRICS_PERIOD": 0.5})
     ...
     shutdown()
@@ -35,6 +37,7 @@ The console JSON API (HTTP Basic with SANDBOX_CONSOLE_USER/PASSWORD, default
   creates a scheduled, not started session), ``POST .../constructor/sessions/<id>/conclusion``
   ``{"conclusion", "comment"}``, ``POST .../constructor/sessions/<id>/warning`` ``{"type"}``.
 """
+
 from __future__ import annotations
 
 import threading
@@ -61,24 +64,34 @@ class _RequestHandler(WSGIRequestHandler):
             self.close_connection = True
 
 
-def serve_sandbox(config: dict[str, Any] | None = None) -> tuple[str, Flask, Callable[[], None]]:
-    """Start the sandbox on ``127.0.0.1:<free port>``; return (base_url, app, shutdown)."""
-    settings: dict[str, Any] = {"SANDBOX_DATABASE": ":memory:", "SANDBOX_RETRY_BASE": 0.2,
-                                "SANDBOX_BACKGROUND": True}
-    settings.update(config or {})
-    app = create_app(settings)
+def serve(app, name: str = "live", poll_interval: float = 0.5) -> tuple[str, Callable[[], None]]:
+    """Start `app` on 127.0.0.1:<free port>; return (base_url, shutdown)."""
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_RequestHandler)
-    base_url = f"http://127.0.0.1:{server.server_port}"
-    if not settings.get("SANDBOX_PUBLIC_URL"):
-        app.config["SANDBOX_PUBLIC_URL"] = base_url
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="sandbox-live", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll_interval},
+                              name=name, daemon=True)
     thread.start()
 
     def shutdown() -> None:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+    return f"http://127.0.0.1:{server.server_port}", shutdown
+
+
+def serve_sandbox(config: dict[str, Any] | None = None) -> tuple[str, Flask, Callable[[], None]]:
+    """Start the sandbox on ``127.0.0.1:<free port>``; return (base_url, app, shutdown)."""
+    settings: dict[str, Any] = {"SANDBOX_DATABASE": ":memory:", "SANDBOX_RETRY_BASE": 0.2,
+                                "SANDBOX_BACKGROUND": True}
+    settings.update(config or {})
+    app = create_app(settings)
+    base_url, stop_server = serve(app, "sandbox-live", poll_interval=0.1)
+    if not settings.get("SANDBOX_PUBLIC_URL"):
+        # Before any request reaches it: the caller gets the URL only on return.
+        app.config["SANDBOX_PUBLIC_URL"] = base_url
+
+    def shutdown() -> None:
+        stop_server()
         realtime_of(app).stop()
         stop_worker(app)
         app.extensions["sandbox_store"].close()

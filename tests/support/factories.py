@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
 from portal.proctoring.outbox.models import OutboxJob
 from portal.proctoring.vocabulary import METRIC_CODES
-from tests.conftest import add_user
+from tests.support.app import add_user
 
 ZERO_AVERAGES = {code: 0 for code in METRIC_CODES}
 

@@ -1,21 +1,23 @@
 """Supervisor SDK (ProctorEdu engine): the student token, the proctor link, the page's
 settings. The page drives the session (static/js/exam.js); the server signs tokens and
-receives the results webhook (proctoring/webhooks.py)."""
+receives the results webhook (webhooks.py). Its endpoints are views.py and webhooks.py,
+its delivery schema schemas.py, its checklist check.py; the provider is provider.py."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 
 from portal.db_types import isoformat_z, utcnow
-from portal.exams.models import TERMINATED, Attempt, Exam
-from portal.proctoring import page_events, providers, tokens
+from portal.exams.models import TERMINATED, Attempt
+from portal.proctoring import page_events, tokens
 from portal.proctoring.metrics import METRIC_ADVICE, METRIC_NAMES
-from portal.proctoring.outbox.jobs import JobConflict
 # The token's URLs come from PUBLIC_URL only (portal/urls.py); the views use it from here too.
 from portal.urls import public_url
+
+VENDOR = "supervisor"
 
 
 def student_payload(attempt: Attempt, now: datetime | None = None,
@@ -148,69 +150,3 @@ def render_test_page(attempt: Attempt, framed: bool, auto_init: dict[str, str] |
     config = page_config(attempt, framed, auto_start=auto_init is not None)
     return render_template("exams/attempt.html", attempt=attempt, exam=attempt.exam,
                            framed=framed, page_config=config, auto_init=auto_init)
-
-
-class SupervisorProvider:
-    """The page runs the SDK; the server reports by webhook; nothing to send or ask."""
-
-    name = "supervisor"
-    # Its endpoints (token, token link, framed page, webhook) are the portal's
-    # proctoring views (proctoring/views.py, proctoring/webhooks.py).
-    blueprints = ()
-    jobs: dict = {}
-    opens_as_proctor = True
-    requeue_endpoint = None
-
-    def protocol_link(self, attempt: Attempt) -> str:
-        return protocol_link(attempt)
-
-    def page_origins(self, config) -> list[str]:
-        return [config["PROCTOR_URL"]]
-
-    def launch(self, attempt: Attempt):
-        return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
-
-    def test_page(self, attempt: Attempt):
-        return render_test_page(attempt, framed=False)
-
-    def requeue(self, attempt: Attempt):
-        """Raises JobConflict: the portal makes no calls to a Supervisor server."""
-        raise JobConflict("This attempt's proctoring server (Supervisor) gets no calls "
-                               "from the portal: there is nothing to re-queue.")
-
-    def reconcile(self) -> None:
-        """Nothing to ask: Supervisor has no status API (its webhook is the news)."""
-
-    def worker_problems(self) -> list[str]:
-        return []
-
-    def student_steps(self, exam: Exam) -> list[str]:
-        """The SDK's steps (contract §1.1): its start() always opens the webcam and the
-        microphone; the rest depends on the proctoring template (`exam.proctoring_template`),
-        which lives on the proctoring server, so those steps are named as possible."""
-        return [
-            "A webcam and a microphone, allowed for this site: the proctoring service "
-            "records both for the whole test.",
-            "A current Chrome, Edge or Firefox, one display, and a stable internet connection.",
-            "Before the test: accept the proctoring rules, then an equipment check (browser, "
-            "camera, microphone, screen, network).",
-            "If the proctoring asks for them: share your entire screen (not a window or a "
-            "tab), and take a photo of your face and of an ID document.",
-            "Keep this page open and stay in front of the camera until you submit.",
-        ]
-
-    def attempt_closed(self, attempt: Attempt) -> None:
-        """Nothing to send: the page calls stop(), and the server reports by webhook."""
-
-    def attempt_superseded(self, attempt: Attempt) -> None:
-        """Nothing to send: the session ended by the page's stop() or the server's
-        deadline, and no token names its identifier again (the attempt is closed)."""
-
-    def confirm_start(self, attempt: Attempt, now: datetime) -> providers.StartCheck:
-        """Supervisor has no status API: the page's word is all there is before the
-        first webhook. An attempt that closes with nothing from the server is flagged
-        at once instead (dashboard/flags.py, `unconfirmed`)."""
-        return providers.CONFIRMED
-
-
-providers.register(SupervisorProvider())

@@ -1,4 +1,5 @@
-"""Endpoints the student's page calls about its proctoring session, and the links."""
+"""Endpoints the Supervisor page calls about its proctoring session (token, the SDK's stop
+and metrics reports), the pages the SDK loads (framed, auto-start), and the links."""
 from __future__ import annotations
 
 import re
@@ -16,6 +17,8 @@ from portal.extensions import db
 from portal.proctoring import page_events, schemas
 from portal.proctoring.providers import supervisor
 
+# Named "proctoring" as before the move: templates, the page config and the OpenAPI
+# document use its endpoint names.
 bp = Blueprint("proctoring", __name__)
 
 FRAME_DESTINATIONS = ("iframe", "frame")  # Sec-Fetch-Dest of a framed load
