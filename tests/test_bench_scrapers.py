@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import instructor_pages
+from tests.support.factories import instructor_pages
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 

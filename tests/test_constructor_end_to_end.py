@@ -10,8 +10,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
 from tests.support.live import serve
-from tests.support.constructor import (Sandbox, closed_attempt, job_state_is, run_until,
-                                       running_attempt, serve_sandbox_quietly)
+from tests.support.constructor import (Sandbox, job_state_is, run_until, running_attempt,
+                                       serve_sandbox_quietly)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
 from tests.support.constructor import closed_attempt, job_of, running_attempt, server_jwt
-from tests.support.reviews import URL, post, review  # noqa: F401
+from tests.support.reviews import post, review
 
 
 def result_of(identifier: str) -> ProctoringResult:

@@ -21,8 +21,8 @@ from portal.proctoring import results
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
 from tests.support.app import make_app
 
-from tests.support.webhooks import (KEY, REAL_DELIVERY, REAL_ID, URL, count, delivery,  # noqa: F401
-                                     log_rows, open_attempt, post, result_for)
+from tests.support.webhooks import (KEY, REAL_DELIVERY, REAL_ID, count, delivery, log_rows,
+                                     open_attempt, post, result_for)
 
 
 # ---- the contract's real delivery ----------------------------------------------------
