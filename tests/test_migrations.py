@@ -33,6 +33,19 @@ def test_upgrade_head_matches_the_models(backend, tmp_path):
     assert diff == [], "models and migrations differ: run `flask --app wsgi db migrate`"
 
 
+def _two_students_and_an_exam(session) -> None:
+    """Rows written in SQL as the oldest schema has them (users 1-2, exam 1): what the
+    data-survival tests below migrate."""
+    now = "CURRENT_TIMESTAMP"
+    session.execute(text(
+        "INSERT INTO users (id, username, password_hash, role, display_name, public_id, "
+        f"created_at) VALUES (1, 'u1', 'x', 'student', 'U', 'p1', {now}), "
+        f"(2, 'u2', 'x', 'student', 'V', 'p2', {now})"))
+    session.execute(text(
+        "INSERT INTO exams (id, slug, title, description, time_limit_minutes, proctors, "
+        f"tags, created_at) VALUES (1, 'e', 'E', '', 30, '[]', '[]', {now})"))
+
+
 def test_0003_keeps_every_row_and_sorts_the_old_evidence(backend, tmp_path):
     """Adding the evidence columns and the exam's CHECKs must not rebuild `exams` on
     SQLite (a rebuild with foreign keys on would cascade-delete every attempt); the
@@ -45,13 +58,7 @@ def test_0003_keeps_every_row_and_sorts_the_old_evidence(backend, tmp_path):
         upgrade(revision="0001")
         session = db.session
         now = "CURRENT_TIMESTAMP"
-        session.execute(text(
-            "INSERT INTO users (id, username, password_hash, role, display_name, public_id, "
-            f"created_at) VALUES (1, 'u1', 'x', 'student', 'U', 'p1', {now}), "
-            f"(2, 'u2', 'x', 'student', 'V', 'p2', {now})"))
-        session.execute(text(
-            "INSERT INTO exams (id, slug, title, description, time_limit_minutes, proctors, "
-            f"tags, created_at) VALUES (1, 'e', 'E', '', 30, '[]', '[]', {now})"))
+        _two_students_and_an_exam(session)
         session.execute(text(
             "INSERT INTO attempts (id, exam_id, user_id, identifier, state, vendor, created_at, "
             f"started_at, updated_at) VALUES (1, 1, 1, 'a1', 'submitted', 'supervisor', {now}, "
@@ -104,13 +111,7 @@ def test_0005_keeps_every_attempt_and_what_references_it(backend, tmp_path):
         upgrade(revision="0004")
         session = db.session
         now = "CURRENT_TIMESTAMP"
-        session.execute(text(
-            "INSERT INTO users (id, username, password_hash, role, display_name, public_id, "
-            f"created_at) VALUES (1, 'u1', 'x', 'student', 'U', 'p1', {now}), "
-            f"(2, 'u2', 'x', 'student', 'V', 'p2', {now})"))
-        session.execute(text(
-            "INSERT INTO exams (id, slug, title, description, time_limit_minutes, proctors, "
-            f"tags, created_at) VALUES (1, 'e', 'E', '', 30, '[]', '[]', {now})"))
+        _two_students_and_an_exam(session)
         session.execute(text(
             "INSERT INTO questions (id, exam_id, position, kind, prompt, options, correct, "
             "points) VALUES (1, 1, 1, 'text', 'Q', '[]', '[]', 1)"))

@@ -75,35 +75,38 @@ def remove_allowance(exam_id: int, allowance_id: int):
     return redirect(url_for("dashboard.exam_summary", exam_id=exam_id) + "#allowances", 303)
 
 
-@bp.post("/attempts/<int:attempt_id>/reopen")
-def reopen_attempt(attempt_id: int):
+def _attempt_action(attempt_id: int, act):
+    """Run `act(attempt)` (it raises ActionError on bad input and returns the flash
+    message and the URL to go to), then commit once; or roll back and show the detail
+    page with the message beside its field (404 for an unknown attempt)."""
     try:
-        attempt = reopen.get_attempt(attempt_id)
-        reason = allowances.clean_reason(request.form.get("reason"), "reopen_reason")
-        new = reopen.reopen(attempt, reason, Actor.of(current_user))
+        message, url = act(reopen.get_attempt(attempt_id))
     except ActionError as error:
         db.session.rollback()
         if error.status == 404:
             abort(404, description=str(error))
         return _attempt_page(attempt_id, error)
     db.session.commit()
-    flash(f"Reopened: {new.user.username} can take attempt {new.id} now; this one "
-          "stays as it was.", "info")
-    return redirect(url_for("dashboard.attempt", attempt_id=new.id), 303)
+    flash(message, "info")
+    return redirect(url, 303)
+
+
+@bp.post("/attempts/<int:attempt_id>/reopen")
+def reopen_attempt(attempt_id: int):
+    def act(attempt):
+        reason = allowances.clean_reason(request.form.get("reason"), "reopen_reason")
+        new = reopen.reopen(attempt, reason, Actor.of(current_user))
+        return (f"Reopened: {new.user.username} can take attempt {new.id} now; this one "
+                "stays as it was.", url_for("dashboard.attempt", attempt_id=new.id))
+    return _attempt_action(attempt_id, act)
 
 
 @bp.post("/attempts/<int:attempt_id>/decision")
 def record_decision(attempt_id: int):
-    try:
-        attempt = reopen.get_attempt(attempt_id)
+    def act(attempt):
         decision = decisions.parse_decision(request.form.get("decision"))
         note = decisions.clean_note(request.form.get("note"))
         decisions.record(attempt, decision, note, Actor.of(current_user))
-    except ActionError as error:
-        db.session.rollback()
-        if error.status == 404:
-            abort(404, description=str(error))
-        return _attempt_page(attempt_id, error)
-    db.session.commit()
-    flash("The decision is saved.", "info")
-    return redirect(url_for("dashboard.attempt", attempt_id=attempt_id) + "#decision", 303)
+        return ("The decision is saved.",
+                url_for("dashboard.attempt", attempt_id=attempt_id) + "#decision")
+    return _attempt_action(attempt_id, act)
