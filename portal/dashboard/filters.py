@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from portal.core.jsonbody import INT_MAX
 from portal.exams.models import ATTEMPT_STATES
-from portal.proctoring.models import RESULT_STATUSES
+from portal.proctoring.vocabulary import RESULT_STATUSES
 
 NO_RESULT = "none"  # the status filter's value for "no proctoring result yet"
 STATUS_CHOICES = (NO_RESULT,) + RESULT_STATUSES

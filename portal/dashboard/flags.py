@@ -21,7 +21,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from portal.exams.models import CLOSED_STATES, TERMINATED, Attempt, Exam
 from portal.proctoring.metrics import metric_name
-from portal.proctoring.models import VERDICT_STATUSES, MetricSample, ProctoringResult
+from portal.proctoring.models import MetricSample, ProctoringResult
+from portal.proctoring.vocabulary import VERDICT_STATUSES
 from portal.proctoring.outbox.models import OutboxJob
 
 

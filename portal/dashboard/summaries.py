@@ -13,8 +13,8 @@ from portal.dashboard.queries import flag_context, joined_attempts
 from portal.exams.models import ATTEMPT_STATES, Attempt, Exam
 from portal.extensions import db
 from portal.proctoring.metrics import METRIC_NAMES
-from portal.proctoring.models import (RESULT_STATUSES, VERDICT_STATUSES, ProctoringResult,
-                                      WebhookDelivery)
+from portal.proctoring.models import ProctoringResult, WebhookDelivery
+from portal.proctoring.vocabulary import RESULT_STATUSES, VERDICT_STATUSES
 
 UNMATCHED_LIMIT = 200
 INVALID_LIMIT = 50

@@ -9,9 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
-# The contract's statuses live in vocabulary.py (callers import them from here too).
-from portal.proctoring.vocabulary import (FINAL_STATUSES, RESULT_STATUSES,  # noqa: F401
-                                          VERDICT_STATUSES)
+from portal.proctoring.vocabulary import RESULT_STATUSES
 
 
 class ProctoringResult(db.Model):

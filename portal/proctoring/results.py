@@ -34,7 +34,8 @@ from portal.db_types import utcnow
 from portal.exams import services as exams
 from portal.exams.models import OPEN_STATES, Attempt
 from portal.extensions import db
-from portal.proctoring.models import FINAL_STATUSES, ProctoringResult, WebhookDelivery
+from portal.proctoring.models import ProctoringResult, WebhookDelivery
+from portal.proctoring.vocabulary import FINAL_STATUSES
 
 RANKS = {"started": 1, "skipped": 2, "stopped": 2, "accepted": 3, "rejected": 3}
 APPLIED, REPEAT, STALE, UNMATCHED, INVALID = "applied", "repeat", "stale", "unmatched", "invalid"

@@ -16,11 +16,10 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from portal.core import jsonbody
 from portal.core.jsonbody import Problem, Text
 from portal.core.openapi import Answer
-from portal.proctoring.models import RESULT_STATUSES
-from portal.proctoring.page_events import METRIC_CODES
 from portal.proctoring.results import OUTCOMES, ResultUpdate
 from portal.proctoring.schemas import (Date, InvalidDelivery, MetricCode, MetricValue,
                                        NonNegative, Score, from_form, http_link)
+from portal.proctoring.vocabulary import METRIC_CODES, RESULT_STATUSES
 
 __all__ = ["DeliveryStored", "SupervisorDelivery", "Token", "supervisor_update"]
 
