@@ -43,9 +43,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
 
     from portal import errors, security
+    from portal.core import unit_of_work
 
     errors.register(app)
     security.register(app)
+    unit_of_work.install(app)  # last: its after_request runs first (see install)
     return app
 
 

@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_IN_PROCESS_WORKER": False,
     "OUTBOX_POLL_SECONDS": 1.0,
     "OUTBOX_RECONCILE_SECONDS": 300.0,
+    # How often the outbox worker closes overdue attempts (0: never; then run
+    # `flask exams expire` from cron). Pages show them expired meanwhile, unwritten.
+    "EXPIRY_SWEEP_SECONDS": 5.0,
     "OUTBOX_HTTP_TIMEOUT": None,  # None: fitted to the lease (outbox/http.py)
     "VERDICT_GRACE_MINUTES": 30,
     # The SDK emits one metrics event every 10 s (6 a minute): twice that leaves room for
@@ -87,7 +90,8 @@ LOG_FORMATS = ("text", "json")
 
 INT_SETTINGS = {"PROCTOR_TOKEN_TTL", "OUTBOX_MAX_TRIES", "OUTBOX_LEASE_SECONDS",
                 "VERDICT_GRACE_MINUTES", "MAX_CONTENT_LENGTH", *PROXY_FIX_SETTINGS} | POSITIVE_INT_SETTINGS
-FLOAT_SETTINGS = {"OUTBOX_BACKOFF_BASE", "OUTBOX_POLL_SECONDS", "OUTBOX_RECONCILE_SECONDS",
+FLOAT_SETTINGS = {"EXPIRY_SWEEP_SECONDS", "OUTBOX_BACKOFF_BASE", "OUTBOX_POLL_SECONDS",
+                  "OUTBOX_RECONCILE_SECONDS",
                   "OUTBOX_HTTP_TIMEOUT"}
 BOOL_SETTINGS = {"PROCTOR_DEBUG_PANEL", "OUTBOX_IN_PROCESS_WORKER", "SESSION_COOKIE_SECURE"}
 SQLITE_SYNCHRONOUS_MODES = ("FULL", "NORMAL")

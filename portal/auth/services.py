@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth import throttle
 from portal.auth.models import DUMMY_PASSWORD_HASH, ROLES, User
+from portal.core import unit_of_work
 from portal.db_types import utcnow
 from portal.extensions import db
 
@@ -57,22 +58,23 @@ def authenticate(username: str, password: str) -> User | None:
 def log_in(username: str, password: str, now: datetime | None = None) -> User:
     """The user with these credentials, if the name is not locked by failed logins.
 
-    Commits twice, on purpose: the try is counted and committed before the password is
-    checked (so a crash or a concurrent guess cannot skip the count, and SQLite's write
-    lock is not held during the slow hash), and a success's reset is committed at once.
+    Two units of work, on purpose: the try is counted and stored (the request's
+    `unit_of_work.checkpoint()`) before the password is checked, so a crash or a
+    concurrent guess cannot skip the count and SQLite's write lock is not held during
+    the slow hash; a success's reset is the request's own work (committed with it).
     Raises AccountLocked (the name is locked, for a known or an unknown name alike; the
     password is not checked) or WrongCredentials."""
     now = now or utcnow()
     name = username.strip()
     until = throttle.count_try(name, now)
-    db.session.commit()
+    unit_of_work.checkpoint()
     if until is not None:
         raise AccountLocked(until, now)
     user = authenticate(name, password)
     if user is None:
         raise WrongCredentials()
     throttle.forget(name, now)
-    db.session.commit()
+    db.session.flush()
     return user
 
 

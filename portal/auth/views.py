@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from portal.auth import services, sessions
 from portal.auth.forms import LoginForm
-from portal.extensions import db, limiter
+from portal.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -46,7 +46,6 @@ def login():
 @bp.post("/logout")
 def logout():
     """End the session on the server (every session of the account), not only here."""
-    sessions.end()
-    db.session.commit()
+    sessions.end()  # committed with the request (core/unit_of_work.py)
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

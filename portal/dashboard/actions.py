@@ -1,8 +1,9 @@
 """The instructor's actions on the dashboard: allowances, reopen, review decisions.
 
 Instructors only (the dashboard's own guard, as a `before_request`); CSRF on every form
-(the app's CSRFProtect). Each view parses the form, calls one rule, commits once (the
-action and its history row together). Bad input re-renders the page with the message
+(the app's CSRFProtect). Each view parses the form and calls one rule; the request's
+unit of work commits the action and its history row together (core/unit_of_work.py),
+and the message saying it was done is flashed only once they are stored. Bad input re-renders the page with the message
 next to its field, with the status that says why (400, 404, 409), and changes nothing.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from portal.core import unit_of_work
 from portal.dashboard import links, queries, summaries
 from portal.dashboard import views as dashboard_views
 from portal.dashboard.filters import TableFilters
@@ -22,6 +24,12 @@ from portal.instructor.staff_log import Actor
 bp = Blueprint("instructor", __name__, url_prefix="/dashboard")
 bp.before_request(dashboard_views.instructors_only)
 bp.context_processor(dashboard_views.helpers)
+
+
+def _flash_once_stored(message: str) -> None:
+    """Say it was done only if it was: flashed after the commit (the session cookie is
+    written after that), never for an action whose commit failed."""
+    unit_of_work.after_commit(lambda: flash(message, "info"))
 
 
 def _exam_page(exam_id: int, error: ActionError | None = None):
@@ -53,10 +61,9 @@ def add_allowance(exam_id: int):
         reason = allowances.clean_reason(request.form.get("reason"))
         allowances.add(exam, student, minutes, reason, Actor.of(current_user))
     except ActionError as error:
-        db.session.rollback()
+        db.session.rollback()  # the page re-rendered shows what is stored
         return _exam_page(exam_id, error)
-    db.session.commit()
-    flash(f"{student.username} has {minutes} extra minutes in “{exam.title}”.", "info")
+    _flash_once_stored(f"{student.username} has {minutes} extra minutes in “{exam.title}”.")
     return redirect(url_for("dashboard.exam_summary", exam_id=exam_id) + "#allowances", 303)
 
 
@@ -68,26 +75,25 @@ def remove_allowance(exam_id: int, allowance_id: int):
         message = (f"The allowance of {removed.extra_minutes} minutes for "
                    f"{removed.user.username} was removed.")
     except ActionError as error:
-        db.session.rollback()
+        db.session.rollback()  # the page re-rendered shows what is stored
         return _exam_page(exam_id, error)
-    db.session.commit()
-    flash(message, "info")
+    _flash_once_stored(message)
     return redirect(url_for("dashboard.exam_summary", exam_id=exam_id) + "#allowances", 303)
 
 
 def _attempt_action(attempt_id: int, act):
     """Run `act(attempt)` (it raises ActionError on bad input and returns the flash
-    message and the URL to go to), then commit once; or roll back and show the detail
-    page with the message beside its field (404 for an unknown attempt)."""
+    message and the URL to go to), stored by the request's unit of work; or show the
+    detail page with the message beside its field, nothing stored (404 for an unknown
+    attempt)."""
     try:
         message, url = act(reopen.get_attempt(attempt_id))
     except ActionError as error:
-        db.session.rollback()
+        db.session.rollback()  # the page re-rendered shows what is stored
         if error.status == 404:
             abort(404, description=str(error))
         return _attempt_page(attempt_id, error)
-    db.session.commit()
-    flash(message, "info")
+    _flash_once_stored(message)
     return redirect(url, 303)
 
 

@@ -176,15 +176,16 @@ class Rule:
     reason: Callable[[FlagFacts, FlagContext], str]
 
 
-def _closed() -> ColumnElement[bool]:
-    return Attempt.state.in_(CLOSED_STATES)
+def _closed(ctx: FlagContext) -> ColumnElement[bool]:
+    """Closed as shown now: an overdue attempt counts as expired before the sweep."""
+    return Attempt.shown_state(ctx.now).in_(CLOSED_STATES)
 
 
 # In display order (most serious first).
 RULES: tuple[Rule, ...] = (
     Rule("rejected", "Rejected", lambda ctx: ProctoringResult.status == "rejected", _rejected),
     Rule("unconfirmed", "Not confirmed by the proctoring server",
-         lambda ctx: and_(_closed(), not_(_heard_from_vendor())), _unconfirmed),
+         lambda ctx: and_(_closed(ctx), not_(_heard_from_vendor())), _unconfirmed),
     Rule("terminated", "Terminated", lambda ctx: Attempt.state == TERMINATED, _terminated),
     Rule("skipped", "Skipped", lambda ctx: ProctoringResult.status == "skipped", _skipped),
     Rule("below_threshold", "Under threshold",
@@ -196,7 +197,8 @@ RULES: tuple[Rule, ...] = (
     # Only once the server said something: an attempt it never heard of is "unconfirmed"
     # at once, not "awaiting the verdict" after the grace period.
     Rule("no_verdict", "No verdict",
-         lambda ctx: and_(_closed(), _heard_from_vendor(), Attempt.closed_at <= ctx.cutoff,
+         lambda ctx: and_(_closed(ctx), _heard_from_vendor(),
+                          Attempt.shown_closed_at(ctx.now) <= ctx.cutoff,
                           or_(ProctoringResult.status.is_(None),
                               ProctoringResult.status.not_in(VERDICT_STATUSES))), _no_verdict),
     Rule("finish_failed", "Finish call failed",

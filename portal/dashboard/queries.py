@@ -19,7 +19,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from portal.auth.models import User
 from portal.db_types import utcnow
-from portal.exams.models import Attempt, Exam
+from portal.exams import services as exams
+from portal.exams.models import IN_PROGRESS, Attempt, Exam
 from portal.exams.services import result_rows
 from portal.extensions import db
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
@@ -112,7 +113,7 @@ def _where(stmt: Select, filters: TableFilters, ctx: flags.FlagContext) -> Selec
     elif filters.status:
         stmt = stmt.where(ProctoringResult.status == filters.status)
     if filters.state:
-        stmt = stmt.where(Attempt.state == filters.state)
+        stmt = stmt.where(Attempt.shown_state(ctx.now) == filters.state)
     if filters.flagged:
         stmt = stmt.where(flags.any_flag(ctx))
     if filters.needs_review:
@@ -125,13 +126,13 @@ def _where(stmt: Select, filters: TableFilters, ctx: flags.FlagContext) -> Selec
     return stmt
 
 
-def _sort_column(key: str):
+def _sort_column(key: str, ctx: flags.FlagContext):
     latest_change = case((ProctoringResult.updated_at > Attempt.updated_at,
                           ProctoringResult.updated_at), else_=Attempt.updated_at)
     return {
         "student": func.lower(User.display_name),
         "exam": func.lower(Exam.title),
-        "state": Attempt.state,
+        "state": Attempt.shown_state(ctx.now),
         "status": ProctoringResult.status,
         "score": ProctoringResult.score,
         "duration": ProctoringResult.duration,
@@ -152,7 +153,7 @@ def _latest_sample_score():
 
 
 def _rows_statement(filters: TableFilters, ctx: flags.FlagContext) -> Select:
-    column = _sort_column(filters.sort)
+    column = _sort_column(filters.sort, ctx)
     ordering = column.asc() if filters.dir == "asc" else column.desc()
     tie_break = Attempt.id.asc() if filters.dir == "asc" else Attempt.id.desc()
     stmt = joined_attempts(select(Attempt, flags.effective_threshold().label("threshold"),
@@ -204,7 +205,7 @@ def _build_rows(raw_rows, ctx: flags.FlagContext) -> list[ResultRow]:
     timelines, failed = _timelines(ids), _failed_jobs(ids)
     rows = []
     for raw in raw_rows:
-        attempt = raw.Attempt
+        attempt = exams.shown(raw.Attempt, ctx.now)  # an overdue one as expired, unwritten
         facts = flags.FlagFacts(attempt, attempt.result, raw.threshold,
                                 timelines.get(attempt.id), failed.get(attempt.id, []))
         rows.append(ResultRow(attempt, attempt.result, raw.threshold,
@@ -253,7 +254,12 @@ def table_stamp(filters: TableFilters, ctx: flags.FlagContext | None = None) -> 
         select(func.max(OutboxJob.updated_at)).where(failed).scalar_subquery(),
         select(func.count(Exam.id)).scalar_subquery(),
         select(func.max(Exam.id)).scalar_subquery(),
-        select(func.max(ReviewDecision.decided_at)).scalar_subquery())).one()
+        select(func.max(ReviewDecision.decided_at)).scalar_subquery(),
+        # Attempts overdue now (shown expired before the sweep writes): the digest
+        # changes the moment one becomes overdue, not at the next minute.
+        select(func.count(Attempt.id)).where(Attempt.state == IN_PROGRESS,
+                                             Attempt.deadline_at <= ctx.now)
+        .scalar_subquery())).one()
     text = repr((sorted(filters.to_args().items()), tuple(parts),
                  ctx.now.replace(second=0, microsecond=0).isoformat()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -69,9 +69,11 @@ def exam_summary(exam_id: int, ctx: flags.FlagContext | None = None) -> ExamSumm
     status_counts = dict(db.session.execute(
         joined_attempts(select(ProctoringResult.status, func.count(Attempt.id)).select_from(Attempt))
         .where(in_exam).group_by(ProctoringResult.status)).all())
+    # An overdue attempt counts as expired (grouped in a subquery: PostgreSQL does not
+    # match a CASE with a bound `now` in SELECT to the same one in GROUP BY).
+    shown = select(Attempt.shown_state(ctx.now).label("state")).where(in_exam).subquery()
     state_counts = dict(db.session.execute(
-        select(Attempt.state, func.count(Attempt.id)).where(in_exam)
-        .group_by(Attempt.state)).all())
+        select(shown.c.state, func.count()).group_by(shown.c.state)).all())
     flagged = db.session.scalar(
         joined_attempts(select(func.count(Attempt.id)).select_from(Attempt))
         .where(in_exam, flags.any_flag(ctx)))

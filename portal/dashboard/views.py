@@ -1,5 +1,8 @@
 """The instructors' results dashboard. Views parse the request, call one query, render.
 
+Reading only: an overdue attempt shows as expired (Attempt.shown_state, in the queries)
+until the worker's sweep or the next write closes it; no view here writes.
+
 Every view of this blueprint is for instructors only: the guard is the blueprint's
 `before_request`, so a view added later cannot forget it (a test walks the URL map).
 """
@@ -16,8 +19,6 @@ from portal.dashboard import charts, export, links, present, queries, summaries
 from portal.dashboard.filters import (PER_PAGE_CHOICES, STATE_CHOICES, STATUS_CHOICES,
                                       TableFilters)
 from portal.db_types import utcnow
-from portal.exams import services as exams
-from portal.extensions import db
 from portal.instructor import panels
 from portal.proctoring.metrics import METRIC_NAMES, metric_label, metric_name
 
@@ -52,12 +53,6 @@ def helpers():
             "METRIC_NAMES": METRIC_NAMES}
 
 
-def _expire_overdue() -> None:
-    """The time limit is the server's: close overdue attempts before showing states."""
-    if exams.expire_overdue():
-        db.session.commit()
-
-
 def _live_table(filters: TableFilters) -> Markup:
     """The results table's HTML (the rows partial)."""
     page = queries.results_page(filters)
@@ -74,7 +69,6 @@ def _wrap(inner: Markup, digest: str, filters: TableFilters) -> str:
 @bp.get("")
 def index():
     filters = TableFilters.from_args(request.args)
-    _expire_overdue()
     # The stamp is taken before the table is read: a change in between shows up as a
     # new stamp at the next poll (one extra render), never as a missed change.
     digest = queries.table_stamp(filters)
@@ -92,7 +86,6 @@ def rows():
     can have changed (the page sends back the stamp it was given: no table query, no
     render), so the page keeps focus, hover and scroll position."""
     filters = TableFilters.from_args(request.args)
-    _expire_overdue()
     digest = queries.table_stamp(filters)
     if request.args.get("v") == digest:
         return Response(status=204)
@@ -103,7 +96,6 @@ def rows():
 def export_csv():
     """The filtered table (every page) as CSV."""
     filters = TableFilters.from_args(request.args)
-    _expire_overdue()
     rows = queries.results_for_export(filters)
     filename = f"results-{utcnow():%Y%m%d-%H%M}.csv"
     return Response(stream_with_context(export.csv_lines(rows)),
@@ -113,7 +105,6 @@ def export_csv():
 
 @bp.get("/attempts/<int:attempt_id>")
 def attempt(attempt_id: int):
-    _expire_overdue()
     detail = queries.attempt_detail(attempt_id) or abort(404)
     return render_template("dashboard/attempt.html", detail=detail, row=detail.row,
                            actions=panels.attempt_panel(detail.attempt, detail.row.result),

@@ -1,9 +1,9 @@
-"""`flask exams ...`: import and list exams."""
+"""`flask exams ...`: import and list exams, close overdue attempts."""
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.exams import importer
+from portal.exams import importer, services
 from portal.exams.models import Exam
 from portal.extensions import db
 
@@ -31,3 +31,12 @@ def list_():
     """List exams with their ids."""
     for exam in db.session.scalars(select(Exam).order_by(Exam.id)):
         click.echo(f"{exam.id}\t{exam.slug}\t{exam.title}\t{exam.vendor or '(default vendor)'}")
+
+
+@exams_cli.command("expire")
+def expire():
+    """Close every attempt whose deadline has passed as expired (graded, its vendor told),
+    in one commit: for cron when no outbox worker sweeps (EXPIRY_SWEEP_SECONDS=0)."""
+    closed = services.expire_overdue()
+    db.session.commit()
+    click.echo(f"Closed {closed} overdue attempt{'' if closed == 1 else 's'} as expired.")

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint,
-                        text)
+                        and_, case, func, text)
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
@@ -117,7 +118,7 @@ class Attempt(db.Model):
         CheckConstraint(
             "state IN ('created', 'in_progress', 'submitted', 'terminated', 'expired')",
             name="ck_attempts_state"),
-        # The overdue check of every dashboard request (services.expire_overdue).
+        # Overdue attempts: the sweep (services.expire_overdue) and the shown state.
         Index("ix_attempts_state_deadline", "state", "deadline_at"),
     )
 
@@ -161,6 +162,32 @@ class Attempt(db.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    # What a reader shows *now*, without writing: a running attempt past its deadline
+    # is expired (the sweep or the next write closes the row: services.expire_overdue).
+    # The one derived rule, in Python and as SQL (the dashboard's filters, flags, counts).
+    @hybrid_method
+    def shown_state(self, now: datetime) -> str:
+        if self.state == IN_PROGRESS and self.deadline_at is not None and self.deadline_at <= now:
+            return EXPIRED
+        return self.state
+
+    @shown_state.expression
+    def shown_state(cls, now: datetime):
+        return case((and_(cls.state == IN_PROGRESS, cls.deadline_at <= now), EXPIRED),
+                    else_=cls.state)
+
+    @hybrid_method
+    def shown_closed_at(self, now: datetime) -> datetime | None:
+        """When it closed, as shown now (an overdue one: at its deadline)."""
+        if self.shown_state(now) == EXPIRED and self.closed_at is None:
+            return self.deadline_at
+        return self.closed_at
+
+    @shown_closed_at.expression
+    def shown_closed_at(cls, now: datetime):
+        return func.coalesce(cls.closed_at, case(
+            (and_(cls.state == IN_PROGRESS, cls.deadline_at <= now), cls.deadline_at)))
 
     @property
     def is_current(self) -> bool:

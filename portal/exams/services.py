@@ -3,7 +3,13 @@
 States: created -> in_progress -> submitted | terminated | expired (and created ->
 terminated when proctoring ends before the start). Every change is a conditional
 UPDATE (`_transition`), so two requests or two workers can never both close an attempt.
-Functions here add to the session and flush; the caller (a view or CLI) commits once.
+Functions here add to the session and flush; none commits (a request's unit of work,
+core/unit_of_work.py, or the CLI command or worker that called them commits once).
+
+Expiry: an overdue attempt (in progress, deadline passed) is closed only by writers:
+any writing request about it (`expire_if_due` in get_open_attempt, report_started,
+require_running...), the worker's sweep and `flask exams expire` (`expire_overdue`).
+Readers show it as closed without writing (`shown`, `check_open`, `check_running`).
 """
 from __future__ import annotations
 
@@ -84,14 +90,29 @@ def get_own_attempt(user: User, attempt_id: int) -> Attempt:
 
 
 def get_open_attempt(user: User, attempt_id: int, now: datetime | None = None) -> Attempt:
-    """The user's attempt while it is open (expired first if its time is up).
-
-    Raises NotFound (not this user's) or AttemptConflict (closed)."""
+    """The user's attempt while it is open (expired first if its time is up), for a
+    writing request. Raises NotFound (not this user's) or AttemptConflict (closed)."""
     attempt = get_own_attempt(user, attempt_id)
     expired = expire_if_due(attempt, now)
     if not attempt.is_open:
         raise AttemptConflict(closed_message(attempt), keep_changes=expired)
     return attempt
+
+
+def get_shown_open_attempt(user: User, attempt_id: int,
+                           now: datetime | None = None) -> Attempt:
+    """`get_open_attempt` for a reading request: nothing is written, an overdue attempt
+    is refused as closed. Raises NotFound or AttemptConflict."""
+    attempt = get_own_attempt(user, attempt_id)
+    check_open(attempt, now)
+    return attempt
+
+
+def check_open(attempt: Attempt, now: datetime | None = None) -> None:
+    """Raise AttemptConflict unless the attempt is open as shown now (no write)."""
+    state = attempt.shown_state(now or utcnow())
+    if state not in OPEN_STATES:
+        raise AttemptConflict(closed_message(attempt, state))
 
 
 def vendor_for(exam: Exam) -> str:
@@ -173,13 +194,24 @@ def report_started(attempt: Attempt, now: datetime | None = None) -> Attempt:
 
 
 def require_running(attempt: Attempt, now: datetime | None = None) -> None:
-    """Raise AttemptConflict unless the attempt is in progress and within its time."""
+    """For a writer: raise AttemptConflict unless the attempt is in progress and within
+    its time (an overdue one is closed on the way, and that is kept)."""
     now = now or utcnow()
     expired = expire_if_due(attempt, now)
     if attempt.state == CREATED:
         raise AttemptConflict("The proctoring session has not started yet.")
     if attempt.state != IN_PROGRESS:
         raise AttemptConflict(closed_message(attempt), keep_changes=expired)
+
+
+def check_running(attempt: Attempt, now: datetime | None = None) -> None:
+    """`require_running` for a reader: the same answers, from the state shown now,
+    without writing."""
+    state = attempt.shown_state(now or utcnow())
+    if state == CREATED:
+        raise AttemptConflict("The proctoring session has not started yet.")
+    if state != IN_PROGRESS:
+        raise AttemptConflict(closed_message(attempt, state))
 
 
 def lock_running(attempt: Attempt, now: datetime | None = None) -> None:
@@ -211,27 +243,61 @@ def clock(attempt: Attempt, now: datetime | None = None) -> dict[str, str | None
             "now": (now or utcnow()).isoformat()}
 
 
-def closed_message(attempt: Attempt) -> str:
+def closed_message(attempt: Attempt, state: str | None = None) -> str:
+    """Why the attempt takes no more work, for its state (or the `state` shown now)."""
     return {
         SUBMITTED: "This attempt was already submitted.",
         EXPIRED: "The time limit has passed; the attempt was closed with the saved answers.",
         TERMINATED: "The proctoring session ended; the attempt is closed.",
-    }.get(attempt.state, "The attempt is not open.")
+    }.get(state or attempt.state, "The attempt is not open.")
+
+
+EXPIRY_REASON = "Time limit reached."
 
 
 def expire_if_due(attempt: Attempt, now: datetime | None = None) -> bool:
+    """Writers only: close the attempt as expired if it is overdue (graded, the
+    `attempt_closed` signal sent). True if this closed it."""
     now = now or utcnow()
-    if attempt.state == IN_PROGRESS and attempt.deadline_at and now >= attempt.deadline_at:
-        return close_attempt(attempt, EXPIRED, "Time limit reached.", now)
+    if attempt.shown_state(now) == EXPIRED and attempt.state == IN_PROGRESS:
+        return close_attempt(attempt, EXPIRED, EXPIRY_REASON, now)
     return False
 
 
 def expire_overdue(now: datetime | None = None) -> int:
-    """Close every running attempt whose deadline has passed. Returns how many."""
+    """Close every running attempt whose deadline has passed (the worker's sweep and
+    `flask exams expire`; the caller commits). Returns how many."""
     now = now or utcnow()
     overdue = db.session.scalars(select(Attempt).where(
-        Attempt.state == IN_PROGRESS, Attempt.deadline_at <= now)).all()
-    return sum(close_attempt(a, EXPIRED, "Time limit reached.", now) for a in overdue)
+        Attempt.shown_state(now) == EXPIRED, Attempt.state == IN_PROGRESS)).all()
+    return sum(close_attempt(a, EXPIRED, EXPIRY_REASON, now) for a in overdue)
+
+
+class ShownAttempt:
+    """An overdue attempt as readers show it now, without writing: expired at its
+    deadline, with the score `grade` would give its saved answers. Everything else is
+    the attempt's own (read through)."""
+
+    def __init__(self, attempt: Attempt, now: datetime):
+        self._attempt = attempt
+        self.state = EXPIRED
+        self.closed_at = attempt.shown_closed_at(now)
+        self.close_reason = EXPIRY_REASON
+        self.score, self.max_score = score_of(attempt)
+
+    is_open = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._attempt, name)
+
+
+def shown(attempt: Attempt, now: datetime | None = None) -> Attempt | ShownAttempt:
+    """The attempt as a page shows it now: itself, or for an overdue one a ShownAttempt
+    (expired, graded) until a writer closes the row."""
+    now = now or utcnow()
+    if attempt.state == IN_PROGRESS and attempt.shown_state(now) == EXPIRED:
+        return ShownAttempt(attempt, now)
+    return attempt
 
 
 def close_attempt(attempt: Attempt, to_state: str, reason: str,
@@ -390,6 +456,18 @@ _TOUCH_RUNNING = (update(Attempt.__table__)
                           updated_at=bindparam("now", type_=UTCDateTime())))
 
 
+def score_of(attempt: Attempt) -> tuple[float, float]:
+    """What `grade` would give the saved answers, stored nowhere: (score, maximum)."""
+    saved = {a.question_id: a for a in attempt.answers}
+    score = max_score = 0.0
+    for question in attempt.exam.questions:
+        max_score += question.points
+        answer = saved.get(question.id)
+        if answer is not None:
+            score += grading.points_for(question, answer.value)
+    return score, max_score
+
+
 def grade(attempt: Attempt) -> tuple[float, float]:
     """Score the saved answers; stores each answer's points. Returns (score, maximum)."""
     saved = {a.question_id: a for a in db.session.scalars(
@@ -425,12 +503,16 @@ def result_rows(attempt: Attempt) -> list[dict[str, Any]]:
         answer = saved.get(q.id)
         value = answer.value if answer else None
         if q.kind == "single" and value is not None:
-            shown = q.options[value]
+            text = q.options[value]
         elif q.kind == "multiple" and value:
-            shown = ", ".join(q.options[i] for i in value)
+            text = ", ".join(q.options[i] for i in value)
         else:
-            shown = value or ""
-        rows.append({"prompt": q.prompt, "answer": shown,
-                     "points": answer.points if answer and answer.points is not None else 0,
-                     "max": q.points})
+            text = value or ""
+        if answer is None:
+            points = 0
+        elif answer.points is None and not attempt.is_open:  # shown expired, not graded yet
+            points = grading.points_for(q, answer.value)
+        else:
+            points = answer.points or 0
+        rows.append({"prompt": q.prompt, "answer": text, "points": points, "max": q.points})
     return rows

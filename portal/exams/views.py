@@ -7,12 +7,11 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.auth.decorators import student_required
-from portal.core import jsonbody
+from portal.core import jsonbody, unit_of_work
 from portal.db_types import utcnow
 from portal.exams import services, signals
 from portal.exams.models import CLOSED_STATES, TERMINATED
 from portal.exams.schemas import AnswerBody
-from portal.extensions import db
 
 bp = Blueprint("exams", __name__)
 
@@ -21,14 +20,14 @@ def domain_errors(view):
     """Map the services' outcomes to HTTP: NotFound 404, InvalidAnswer 400, conflict 409,
     an unconfirmed proctoring start 409 or 503 (JSON with `retry`).
 
-    Commits once after a successful view; rolls back on any outcome error (but keeps
-    what an error says must be kept)."""
+    Maps only: the request's unit of work commits or rolls back (core/unit_of_work.py);
+    what an error says must be kept (`keep_changes`) is kept through it."""
     @wraps(view)
     def wrapped(*args, **kwargs):
         try:
-            response = view(*args, **kwargs)
+            return view(*args, **kwargs)
         except services.StartNotConfirmed as error:
-            db.session.commit()  # what the page and the vendor said is evidence
+            unit_of_work.keep()  # what the page and the vendor said is evidence
             status = 503 if error.unreachable else 409
             response = jsonify(error=str(error), status=status, retry=error.retry,
                                waiting=error.retry)
@@ -37,19 +36,13 @@ def domain_errors(view):
                 response.headers["Retry-After"] = "5"
             return response
         except services.NotFound as error:
-            db.session.rollback()
             abort(404, description=str(error))
         except services.InvalidAnswer as error:
-            db.session.rollback()
             abort(400, description=str(error))
         except services.AttemptConflict as error:
             if error.keep_changes:
-                db.session.commit()
-            else:
-                db.session.rollback()
+                unit_of_work.keep()
             abort(409, description=str(error))
-        db.session.commit()
-        return response
     return wrapped
 
 
@@ -71,7 +64,9 @@ def exam_page(exam_id: int):
 @domain_errors
 def start(exam_id: int):
     attempt = services.start_or_resume(current_user, services.get_exam(exam_id))
-    db.session.commit()
+    # The attempt is the student's whatever the launch answers (e.g. 503 while the
+    # portal lacks a vendor's secret): they come back to it.
+    unit_of_work.keep()
     return signals.proctoring().launch(attempt)
 
 
@@ -80,8 +75,8 @@ def start(exam_id: int):
 @domain_errors
 def attempt_page(attempt_id: int):
     attempt = services.get_own_attempt(current_user, attempt_id)
-    services.expire_if_due(attempt)
-    if attempt.state in CLOSED_STATES and attempt.state != TERMINATED:
+    state = attempt.shown_state(utcnow())  # an overdue one shows as expired: no write
+    if state in CLOSED_STATES and state != TERMINATED:
         return redirect(url_for("exams.result", attempt_id=attempt.id))
     return signals.proctoring().test_page(attempt)
 
@@ -90,8 +85,7 @@ def attempt_page(attempt_id: int):
 @student_required
 @domain_errors
 def result(attempt_id: int):
-    attempt = services.get_own_attempt(current_user, attempt_id)
-    services.expire_if_due(attempt)
+    attempt = services.shown(services.get_own_attempt(current_user, attempt_id))
     if attempt.is_open:
         return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
     return render_template("exams/result.html", attempt=attempt,
@@ -104,7 +98,7 @@ def result(attempt_id: int):
 @domain_errors
 def questions(attempt_id: int):
     attempt = services.get_own_attempt(current_user, attempt_id)
-    services.require_running(attempt)
+    services.check_running(attempt)
     return jsonify(state=attempt.state, deadline=attempt.deadline_at.isoformat(),
                    now=utcnow().isoformat(), questions=services.questions_for(attempt))
 

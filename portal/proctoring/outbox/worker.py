@@ -3,7 +3,10 @@
 Run it as `flask --app wsgi outbox work` (any number, on any number of hosts), or as a
 thread inside each gunicorn worker (gunicorn.conf.py, OUTBOX_IN_PROCESS_WORKER=1).
 Every few minutes it also runs each provider's reconciliation (e.g.
-providers/constructor/reconcile.py). The job kinds and their handlers are the providers'.
+providers/constructor/reconcile.py), and every EXPIRY_SWEEP_SECONDS (default 5) it closes
+the attempts whose deadline has passed (`exams.expire_overdue`, its own commit: pages
+only show them as expired, they never write). The job kinds and their handlers are the
+providers'.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.db_types import isoformat_z, utcnow
+from portal.exams import services as exams
 from portal.extensions import db
 from portal.proctoring import providers
 from portal.proctoring.outbox import http, jobs
@@ -51,7 +55,8 @@ class Worker:
     """One sender loop. `stop()` (or SIGTERM in the CLI) lets the current job finish."""
 
     def __init__(self, app: Flask, name: str | None = None, poll_seconds: float | None = None,
-                 reconcile_seconds: float | None = None) -> None:
+                 reconcile_seconds: float | None = None,
+                 sweep_seconds: float | None = None) -> None:
         self.app = app
         self.name = name or default_name()
         config = app.config
@@ -59,6 +64,9 @@ class Worker:
             config["OUTBOX_POLL_SECONDS"])
         self.reconcile_seconds = reconcile_seconds if reconcile_seconds is not None else float(
             config["OUTBOX_RECONCILE_SECONDS"])
+        self.sweep_seconds = sweep_seconds if sweep_seconds is not None else float(
+            config["EXPIRY_SWEEP_SECONDS"])
+        self._next_sweep = time.monotonic()
         self.stopping = threading.Event()
         self._next_reconcile = time.monotonic() + min(self.reconcile_seconds, 60.0)
 
@@ -129,6 +137,7 @@ class Worker:
             try:
                 if self.run_once() is None:
                     pause = self.poll_seconds
+                self._maybe_sweep()
                 self._maybe_reconcile()
             except SQLAlchemyError as error:
                 log.error("outbox worker %s: database error, pausing %.0f s: %s",
@@ -143,6 +152,27 @@ class Worker:
             if pause:
                 self.stopping.wait(pause)
         log.info("outbox worker %s stopped", self.name)
+
+    def _maybe_sweep(self) -> None:
+        if self.sweep_seconds <= 0 or time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + self.sweep_seconds
+        self.sweep()
+
+    def sweep(self) -> int:
+        """Close every overdue attempt as expired (graded, `attempt_closed` sent), one
+        commit. Returns how many. Several workers may sweep at once: each close is a
+        conditional UPDATE, so an attempt closes once."""
+        with self.app.app_context():
+            try:
+                closed = exams.expire_overdue()
+                db.session.commit()
+            finally:
+                db.session.remove()
+        if closed:
+            log.info("outbox worker %s: %d overdue attempt(s) closed as expired", self.name,
+                     closed)
+        return closed
 
     def _maybe_reconcile(self) -> None:
         if self.reconcile_seconds <= 0 or time.monotonic() < self._next_reconcile:

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.auth.decorators import instructor_required
+from portal.core import unit_of_work
 from portal.core.openapi import Answer
 from portal.exams.models import Attempt
 from portal.extensions import csrf, db
@@ -91,7 +92,10 @@ def review():
     received = deliveries.receive(request, constructor.VENDOR, "JWT", constructor.review_update)
     outcome = results.record_and_apply(received.raw, received.update, received.problem,
                                        identifier=received.identifier)
-    db.session.commit()
+    # Stored by the request's unit of work, also when the answer is an error (the
+    # review is recorded raw whatever it says); a failed commit is a 503 (retry).
+    unit_of_work.keep()
+    unit_of_work.on_commit_failure(storage_failed)
     if outcome == results.REFUSED:
         return deliveries.other_vendor_response()
     if received.status != 200:
@@ -117,11 +121,15 @@ def requeue_finish(attempt_id: int):
     try:
         job = constructor.requeue_finish(attempt)
     except JobConflict as error:
-        db.session.rollback()
+        db.session.rollback()  # a redirect (303) would commit: nothing of it is kept
         flash(str(error), "error")
         return redirect(_back(), 303)
-    db.session.commit()
-    current_app.logger.info("finish call of attempt %s re-queued by %s (job %s)", attempt.id,
-                            current_user.username, job.id)
-    flash("The finish call is queued again; the worker sends it within seconds.", "info")
+    user, job_id = current_user.username, job.id
+
+    def queued() -> None:  # said only once it is stored
+        current_app.logger.info("finish call of attempt %s re-queued by %s (job %s)",
+                                attempt_id, user, job_id)
+        flash("The finish call is queued again; the worker sends it within seconds.", "info")
+
+    unit_of_work.after_commit(queued)
     return redirect(_back(), 303)

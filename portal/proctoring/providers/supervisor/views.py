@@ -38,7 +38,7 @@ def token(attempt_id: int):
 @domain_errors
 def token_link(attempt_id: int):
     """Fallback without the SDK on our page: the proctoring server frames the test."""
-    attempt = exams.get_open_attempt(current_user, attempt_id)
+    attempt = exams.get_shown_open_attempt(current_user, attempt_id)
     return redirect(supervisor.auth_link(supervisor.student_token(attempt, token_link=True)))
 
 
@@ -52,8 +52,7 @@ def framed_attempt(attempt_id: int):
     document`) is refused, with the way to start properly: outside the vendor's frame
     nobody proctors it. The page checks `window.top` too, for browsers that send no
     Sec-Fetch-Dest. A closed attempt shows its closed state wherever it is loaded."""
-    attempt = exams.get_own_attempt(current_user, attempt_id)
-    exams.expire_if_due(attempt)
+    attempt = exams.shown(exams.get_own_attempt(current_user, attempt_id))
     destination = request.headers.get("Sec-Fetch-Dest")
     if attempt.is_open and destination is not None and destination not in FRAME_DESTINATIONS:
         return render_template("exams/framed_refused.html", attempt=attempt,
@@ -69,7 +68,7 @@ def auto_init_attempt(attempt_id: int):
 
     The one place a token is put into HTML rather than fetched by POST: the page goes
     only to the attempt's owner, while it is open, and is never cached."""
-    attempt = exams.get_open_attempt(current_user, attempt_id)
+    attempt = exams.get_shown_open_attempt(current_user, attempt_id)
     auto_init = {"token": supervisor.student_token(attempt),
                  "referrer": supervisor.public_url("exams.attempt_page", attempt_id=attempt.id)}
     return supervisor.render_test_page(attempt, framed=False, auto_init=auto_init)

@@ -11,6 +11,7 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.core import unit_of_work
 from portal.errors import error_response
 from portal.extensions import csrf, db
 from portal.proctoring import deliveries, results
@@ -39,20 +40,29 @@ def supervisor_webhook():
     received = deliveries.receive(request, VENDOR, f"key {number} of {len(keys)}",
                                   schemas.supervisor_update)
     update = received.update
-    try:
-        outcome = results.record_and_apply(received.raw, update, received.problem,
-                                           identifier=received.identifier)
-        db.session.commit()
-    except SQLAlchemyError as error:
-        db.session.rollback()
+
+    def not_stored(error: SQLAlchemyError):
         _log_line(update, received, f"not-stored:{type(error).__name__}", 503, started)
         return deliveries.storage_failed_response()
 
+    try:
+        outcome = results.record_and_apply(received.raw, update, received.problem,
+                                           identifier=received.identifier)
+    except SQLAlchemyError as error:  # a flush failed: nothing of it is kept
+        db.session.rollback()
+        return not_stored(error)
+    # The request's unit of work commits (core/unit_of_work.py): the delivery's line is
+    # written only once it is stored (the bench counts the http=200 lines), or the
+    # answer is 503 so that the sender retries.
+    unit_of_work.on_commit_failure(not_stored)
     if outcome == results.REFUSED:
-        _log_line(update, received, outcome, 409, started)
+        unit_of_work.keep()  # recorded all the same
+        unit_of_work.after_commit(lambda: _log_line(update, received, outcome, 409, started))
         return deliveries.other_vendor_response()
-    _log_line(update, received, outcome, received.status, started)
+    unit_of_work.after_commit(
+        lambda: _log_line(update, received, outcome, received.status, started))
     if update is None:
+        unit_of_work.keep()  # the raw body is recorded although it cannot be applied
         return error_response(received.status, received.message, outcome=outcome,
                               problems=[p.as_dict() for p in received.problems])
     return jsonify(outcome=outcome, identifier=update.identifier, status=update.status)
