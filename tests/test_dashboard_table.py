@@ -13,6 +13,7 @@ from portal.dashboard.filters import TableFilters
 from portal.db_types import utcnow
 from portal.exams.models import Attempt
 from portal.extensions import db
+from portal.proctoring.outbox.worker import Worker
 from tests.support.app import add_exam, add_user
 from tests.support.factories import (ZERO_AVERAGES, instructor_pages, seed_attempt, seed_job,
                              seed_result, seed_samples, students)
@@ -216,11 +217,21 @@ def test_score_at_or_over_threshold_is_ok(page, exam, student):
     assert "score-ok" in page("/dashboard") and "score-below" not in page("/dashboard")
 
 
-def test_overdue_attempts_expire_when_the_dashboard_looks(page, exam, student):
+def test_overdue_attempts_show_expired_and_the_sweep_closes_them(app, page, exam, student):
+    """Issue 13: the dashboard shows an overdue attempt as expired without writing (its
+    GET closed the row before); the outbox worker's sweep closes it."""
     attempt = seed_attempt(exam, student, state="in_progress", minutes_ago=exam.time_limit_minutes + 5)
     html = page("/dashboard")
     assert "state-expired" in html
-    assert db.session.get(Attempt, attempt.id).state == "expired"
+    assert "state-expired" in page("/dashboard?state=expired")
+    assert "state-expired" not in page("/dashboard?state=in_progress")
+    db.session.expire_all()
+    assert db.session.get(Attempt, attempt.id).state == "in_progress"  # looking wrote nothing
+    assert Worker(app, sweep_seconds=5).sweep() == 1
+    db.session.expire_all()
+    closed = db.session.get(Attempt, attempt.id)
+    assert closed.state == "expired" and closed.close_reason == "Time limit reached."
+    assert "state-expired" in page("/dashboard")
 
 
 # ---- live: the polled partial --------------------------------------------------------

@@ -46,21 +46,35 @@ class SafeRequestWrote(RuntimeError):
     """A GET/HEAD/OPTIONS request wrote to the database (raised under TESTING only)."""
 
 
+def _scope():
+    """Where this unit's flags live: the request (never shared with the next one: tests
+    keep one app context, and so one `g`, across many requests), or `g` outside one."""
+    return request._get_current_object() if has_request_context() else g._get_current_object()
+
+
+def _get(name: str):
+    return getattr(_scope(), name, None)
+
+
+def _set(name: str, value) -> None:
+    setattr(_scope(), name, value)
+
+
 def keep() -> None:
     """Commit this request's work even if its response is an error (4xx/5xx): what the
     error says happened must be stored (e.g. what the vendor answered, an attempt closed
     on the way). Only for writing requests; a safe request never commits."""
-    setattr(g, _KEEP, True)
+    _set(_KEEP, True)
 
 
 def after_commit(callback: Callable[[], None]) -> None:
     """Run `callback()` once this request's work is committed (never if it is rolled
     back or the commit fails). Callbacks run in the order given; one that raises is
     logged and the others still run (the work is stored: the answer stands)."""
-    callbacks = g.get(_AFTER_COMMIT)
+    callbacks = _get(_AFTER_COMMIT)
     if callbacks is None:
         callbacks = []
-        setattr(g, _AFTER_COMMIT, callbacks)
+        _set(_AFTER_COMMIT, callbacks)
     callbacks.append(callback)
 
 
@@ -68,7 +82,7 @@ def on_commit_failure(handler: Callable[[SQLAlchemyError], Response]) -> None:
     """Answer with `handler(error)` (a response; it must be an error status) instead of
     the default 503/409 when this request's commit fails. The session is rolled back
     before the handler runs."""
-    setattr(g, _ON_FAILURE, handler)
+    _set(_ON_FAILURE, handler)
 
 
 def checkpoint() -> None:
@@ -113,7 +127,7 @@ def _finish(response: Response) -> Response:
     if request.method not in WRITING_METHODS:
         return response
     session = db.session
-    if response.status_code >= 400 and not g.get(_KEEP):
+    if response.status_code >= 400 and not _get(_KEEP):
         session.rollback()
         return response
     try:
@@ -121,7 +135,7 @@ def _finish(response: Response) -> Response:
     except SQLAlchemyError as error:
         session.rollback()
         log.warning("%s not stored (%s): the commit failed", _where(), type(error).__name__)
-        handler = g.get(_ON_FAILURE)
+        handler = _get(_ON_FAILURE)
         answer = handler(error) if handler else not_stored_response(error)
         return _as_response(answer)
     _run_after_commit()
@@ -129,7 +143,8 @@ def _finish(response: Response) -> Response:
 
 
 def _run_after_commit() -> None:
-    callbacks = g.pop(_AFTER_COMMIT, None) or ()
+    callbacks = _get(_AFTER_COMMIT) or ()
+    _set(_AFTER_COMMIT, None)
     for callback in callbacks:
         try:
             callback()
@@ -159,11 +174,11 @@ def _install_safe_request_guard(app: Flask) -> None:
         session = db.session
         if session.new or session.dirty or session.deleted:
             session.flush()
-        setattr(g, _GUARDED, True)
+        _set(_GUARDED, True)
 
     @app.after_request
     def check_clean(response: Response) -> Response:
-        if g.get(_GUARDED):
+        if _get(_GUARDED):
             session = db.session
             if session.new or session.dirty or session.deleted:
                 raise SafeRequestWrote(f"{request.method} {request.path} left the session "
@@ -182,7 +197,7 @@ def _install_safe_request_guard(app: Flask) -> None:
 
 
 def _guarded() -> bool:
-    return has_request_context() and bool(g.get(_GUARDED))
+    return has_request_context() and bool(getattr(request, _GUARDED, False))
 
 
 def _refuse_flush(session, flush_context, instances) -> None:
