@@ -108,10 +108,10 @@ def not_stored_response(error: SQLAlchemyError):
     if isinstance(error, IntegrityError):
         return error_response(409, "This conflicts with a change stored meanwhile; "
                                    "reload the page and try again.")
-    response, status = error_response(503, "The change could not be stored; "
-                                           "nothing was saved. Try again shortly.")
+    response = current_app.make_response(error_response(
+        503, "The change could not be stored; nothing was saved. Try again shortly."))
     response.headers["Retry-After"] = RETRY_AFTER_SECONDS
-    return response, status
+    return response
 
 
 def install(app: Flask) -> None:
