@@ -120,6 +120,20 @@ def test_what_the_student_sees_of_an_overdue_attempt_is_derived(client, overdue,
     assert (state, score) == ("expired", 2.0) and closed_at is not None
 
 
+def test_the_vendors_stop_after_the_deadline_closes_it_as_expired(client, overdue):
+    """The page's timer stops the session at the deadline; its result page no longer
+    closes the row first, so the "stopped" delivery that follows must not make it look
+    ended by the proctoring."""
+    body = {"identifier": "overdue1", "status": "stopped",
+            "startedAt": "2024-05-01T00:00:00.000Z", "stoppedAt": "2024-05-01T01:00:00.000Z",
+            "signedAt": None, "score": 80, "threshold": 50, "duration": 60}
+    response = client.post("/api/proctoring/webhook", json=body,
+                           headers={"X-Api-Key": client.application.config["PROCTOR_WEBHOOK_KEY"]})
+    assert response.status_code == 200, response.json
+    state, _, closed_at, score = _row(overdue.id)
+    assert (state, score) == ("expired", 2.0) and closed_at is not None
+
+
 def test_the_workers_sweep_and_the_cli_close_overdue_attempts(app, runner, overdue, exam,
                                                               other_student):
     second = seed_attempt(exam, other_student, state="in_progress",

@@ -327,8 +327,12 @@ def submit(attempt: Attempt, now: datetime | None = None) -> Attempt:
 
 
 def terminate(attempt: Attempt, reason: str, now: datetime | None = None) -> bool:
-    """Proctoring ended before submission: close with the saved answers."""
-    return close_attempt(attempt, TERMINATED, reason, now)
+    """Proctoring ended before submission: close with the saved answers. An attempt
+    already past its deadline closes as expired instead: the time limit ended it (the
+    page's timer stops the session at the deadline, and the vendor's "stopped" delivery
+    may arrive before anything else closed the row; no page view closes it any more)."""
+    now = now or utcnow()
+    return expire_if_due(attempt, now) or close_attempt(attempt, TERMINATED, reason, now)
 
 
 PAGE_STOP_REASON = "The page reported that the proctoring session ended."
@@ -344,7 +348,7 @@ def page_reported_stop(attempt: Attempt, now: datetime | None = None) -> bool:
         db.session.flush()
     # At the deadline the proctoring server may stop the session as the page's timer
     # ends it: that is the time limit, not an ended session.
-    return expire_if_due(attempt, now) or terminate(attempt, PAGE_STOP_REASON, now)
+    return terminate(attempt, PAGE_STOP_REASON, now)
 
 
 def record_vendor_news(attempt: Attempt, status: str | None, now: datetime | None = None) -> None:
