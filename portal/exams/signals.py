@@ -57,7 +57,8 @@ class ProctoringHooks(Protocol):
     """What the exam flow needs from proctoring, installed per app (`install`)."""
 
     def launch(self, attempt: "Attempt") -> "Response | str":
-        """The response to **Start exam** (the attempt is committed)."""
+        """The response to **Start exam** (the attempt is stored with the request,
+        whatever this answers)."""
 
     def test_page(self, attempt: "Attempt") -> "Response | str":
         """The attempt's page for an attempt that is open, or closed by proctoring."""
