@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -265,3 +266,23 @@ def test_the_commit_check_sees_a_commit(tmp_path):
     assert commit_calls(module) == [2]
     for name in COMMIT_ALLOWED:
         assert (PORTAL / name).is_file(), name
+
+
+def test_what_the_instructor_sees_of_an_overdue_attempt_is_derived(client, overdue, exam,
+                                                                  instructor):
+    """Table, state filter, detail page, exam counts and CSV show it expired (graded,
+    closed at its deadline) while the row is still in progress."""
+    Auth(client).login("teacher")
+    before = _row(overdue.id)
+    detail = client.get(f"/dashboard/attempts/{overdue.id}").get_data(as_text=True)
+    assert "state-expired" in detail and "Time limit reached." in detail
+    assert "state-expired" in client.get("/dashboard?state=expired").get_data(as_text=True)
+    csv = client.get("/dashboard/export.csv").get_data(as_text=True).splitlines()
+    header, row = csv[0].lstrip("\ufeff").split(","), csv[1].split(",")
+    values = dict(zip(header, row))
+    assert values["lms_state"] == "expired" and float(values["grade"]) == 2.0
+    assert values["close_reason"] == "Time limit reached." and values["attempt_closed_at"]
+    summary = client.get(f"/dashboard/exams/{exam.id}").get_data(as_text=True)
+    assert re.search(r'state=expired">expired</a></td><td class="num">1<', summary)
+    assert re.search(r'state=in_progress">in progress</a></td><td class="num">0<', summary)
+    assert _row(overdue.id) == before
