@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from portal.db_types import utcnow
 from portal.exams.models import Attempt
 from portal.extensions import db
+from portal.proctoring.outbox.worker import Worker
 from tests.support.browser import current_attempt, open_exam, pass_prechecks
 
 # Records every text the polite live region says, in order (installed before the page runs).
@@ -135,6 +136,10 @@ def test_time_warnings_and_the_time_limit(page, stack):
     dialog.get_by_role("button", name="See your result").click()
     page.wait_for_url(re.compile(r"/attempts/\d+/result$"))
     expect(page.locator("#attempt-ended")).to_contain_text("The time limit ended your test")
+    # The result page only shows it expired (issue 13: a GET writes nothing); the
+    # outbox worker's sweep closes the row (or the next write about it would).
+    assert current_attempt(stack).state == "in_progress"
+    assert Worker(stack.portal_app, sweep_seconds=5).sweep() == 1
     assert current_attempt(stack).state == "expired"
 
 
