@@ -167,7 +167,6 @@ def _install_safe_request_guard(app: Flask) -> None:
     INSERT/UPDATE/DELETE statement, every commit, and at the end of the request (a
     session left dirty). Tests share the request's session: what a test left pending
     before the request is flushed first, as the test's own work, not the request's."""
-    @app.before_request
     def arm() -> None:
         if request.method in WRITING_METHODS:
             return
@@ -175,6 +174,9 @@ def _install_safe_request_guard(app: Flask) -> None:
         if session.new or session.dirty or session.deleted:
             session.flush()
         _set(_GUARDED, True)
+
+    # First of the app's before_request hooks: theirs are guarded too.
+    app.before_request_funcs.setdefault(None, []).insert(0, arm)
 
     @app.after_request
     def check_clean(response: Response) -> Response:
@@ -188,12 +190,11 @@ def _install_safe_request_guard(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", _refuse_writing_statement)
-    if not getattr(_install_safe_request_guard, "session_events", False):
-        # Session events are per class (Flask-SQLAlchemy's), installed once per process.
-        session_class = db.session.session_factory.class_
+    # Session events are per class (Flask-SQLAlchemy's, shared by every app): once.
+    session_class = db.session.session_factory.class_
+    if not event.contains(session_class, "before_flush", _refuse_flush):
         event.listen(session_class, "before_flush", _refuse_flush)
         event.listen(session_class, "before_commit", _refuse_commit)
-        _install_safe_request_guard.session_events = True
 
 
 def _guarded() -> bool:
