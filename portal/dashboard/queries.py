@@ -20,7 +20,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from portal.auth.models import User
 from portal.db_types import utcnow
 from portal.exams import services as exams
-from portal.exams.models import IN_PROGRESS, Attempt, Exam
+from portal.exams.models import Attempt, Exam
 from portal.exams.services import result_rows
 from portal.extensions import db
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
@@ -257,8 +257,7 @@ def table_stamp(filters: TableFilters, ctx: flags.FlagContext | None = None) -> 
         select(func.max(ReviewDecision.decided_at)).scalar_subquery(),
         # Attempts overdue now (shown expired before the sweep writes): the digest
         # changes the moment one becomes overdue, not at the next minute.
-        select(func.count(Attempt.id)).where(Attempt.state == IN_PROGRESS,
-                                             Attempt.deadline_at <= ctx.now)
+        select(func.count(Attempt.id)).where(Attempt.overdue(ctx.now))
         .scalar_subquery())).one()
     text = repr((sorted(filters.to_args().items()), tuple(parts),
                  ctx.now.replace(second=0, microsecond=0).isoformat()))

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint,
-                        and_, case, func, text)
+                        and_, case, text)
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -163,31 +163,36 @@ class Attempt(db.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
-    # What a reader shows *now*, without writing: a running attempt past its deadline
-    # is expired (the sweep or the next write closes the row: services.expire_overdue).
-    # The one derived rule, in Python and as SQL (the dashboard's filters, flags, counts).
+    # The one rule of "past its deadline": a running attempt whose deadline has come.
+    # Readers show such an attempt as expired now, without writing (`shown_state`);
+    # writers close the row (services.expire_if_due / expire_overdue). In Python and as
+    # SQL (the sweep's indexed condition; the dashboard's filters, flags and counts).
+    @hybrid_method
+    def overdue(self, now: datetime) -> bool:
+        return (self.state == IN_PROGRESS and self.deadline_at is not None
+                and self.deadline_at <= now)
+
+    @overdue.expression
+    def overdue(cls, now: datetime):
+        return and_(cls.state == IN_PROGRESS, cls.deadline_at <= now)
+
     @hybrid_method
     def shown_state(self, now: datetime) -> str:
-        if self.state == IN_PROGRESS and self.deadline_at is not None and self.deadline_at <= now:
-            return EXPIRED
-        return self.state
+        """The state as shown now: expired once overdue, else the stored one."""
+        return EXPIRED if self.overdue(now) else self.state
 
     @shown_state.expression
     def shown_state(cls, now: datetime):
-        return case((and_(cls.state == IN_PROGRESS, cls.deadline_at <= now), EXPIRED),
-                    else_=cls.state)
+        return case((cls.overdue(now), EXPIRED), else_=cls.state)
 
     @hybrid_method
     def shown_closed_at(self, now: datetime) -> datetime | None:
         """When it closed, as shown now (an overdue one: at its deadline)."""
-        if self.shown_state(now) == EXPIRED and self.closed_at is None:
-            return self.deadline_at
-        return self.closed_at
+        return self.deadline_at if self.overdue(now) else self.closed_at
 
     @shown_closed_at.expression
     def shown_closed_at(cls, now: datetime):
-        return func.coalesce(cls.closed_at, case(
-            (and_(cls.state == IN_PROGRESS, cls.deadline_at <= now), cls.deadline_at)))
+        return case((cls.overdue(now), cls.deadline_at), else_=cls.closed_at)
 
     @property
     def is_current(self) -> bool:

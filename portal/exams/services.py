@@ -259,7 +259,7 @@ def expire_if_due(attempt: Attempt, now: datetime | None = None) -> bool:
     """Writers only: close the attempt as expired if it is overdue (graded, the
     `attempt_closed` signal sent). True if this closed it."""
     now = now or utcnow()
-    if attempt.shown_state(now) == EXPIRED and attempt.state == IN_PROGRESS:
+    if attempt.overdue(now):
         return close_attempt(attempt, EXPIRED, EXPIRY_REASON, now)
     return False
 
@@ -268,8 +268,7 @@ def expire_overdue(now: datetime | None = None) -> int:
     """Close every running attempt whose deadline has passed (the worker's sweep and
     `flask exams expire`; the caller commits). Returns how many."""
     now = now or utcnow()
-    overdue = db.session.scalars(select(Attempt).where(
-        Attempt.shown_state(now) == EXPIRED, Attempt.state == IN_PROGRESS)).all()
+    overdue = db.session.scalars(select(Attempt).where(Attempt.overdue(now))).all()
     return sum(close_attempt(a, EXPIRED, EXPIRY_REASON, now) for a in overdue)
 
 
@@ -295,7 +294,7 @@ def shown(attempt: Attempt, now: datetime | None = None) -> Attempt | ShownAttem
     """The attempt as a page shows it now: itself, or for an overdue one a ShownAttempt
     (expired, graded) until a writer closes the row."""
     now = now or utcnow()
-    if attempt.state == IN_PROGRESS and attempt.shown_state(now) == EXPIRED:
+    if attempt.overdue(now):
         return ShownAttempt(attempt, now)
     return attempt
 
