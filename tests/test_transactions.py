@@ -286,3 +286,31 @@ def test_what_the_instructor_sees_of_an_overdue_attempt_is_derived(client, overd
     assert re.search(r'state=expired">expired</a></td><td class="num">1<', summary)
     assert re.search(r'state=in_progress">in progress</a></td><td class="num">0<', summary)
     assert _row(overdue.id) == before
+
+
+def test_the_webhooks_200_line_is_written_only_after_the_commit(client, monkeypatch):
+    """The bench's "nothing lost" check counts `http=200` lines: none for a delivery
+    whose commit failed (it is answered 503 and logged as not stored)."""
+    body = {"identifier": "late-commit", "status": "started",
+            "startedAt": "2024-05-01T00:00:00.000Z", "stoppedAt": None, "signedAt": None,
+            "score": 90, "threshold": 50, "duration": 1}
+    key = {"X-Api-Key": client.application.config["PROCTOR_WEBHOOK_KEY"]}
+    order = []
+    real_commit = db.session.commit
+
+    def commit(*args, **kwargs):
+        order.append("commit")
+        return real_commit(*args, **kwargs)
+
+    monkeypatch.setattr(db.session, "commit", commit)
+    monkeypatch.setattr(logging.getLogger("portal.proctoring.webhooks"), "log",
+                        lambda level, msg, *a: order.append(msg % a))
+    assert client.post("/api/proctoring/webhook", json=body, headers=key).status_code == 200
+    assert order[0] == "commit" and "http=200" in order[1]
+    order.clear()
+    monkeypatch.setattr(db.session, "commit", _commit_fails_with(
+        OperationalError("COMMIT", {}, Exception("database is locked"))))
+    response = client.post("/api/proctoring/webhook", json={**body, "identifier": "lost"},
+                           headers=key)
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert len(order) == 1 and "not-stored:OperationalError http=503" in order[0]
