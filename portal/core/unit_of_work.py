@@ -124,6 +124,8 @@ def install(app: Flask) -> None:
 
 
 def _finish(response: Response) -> Response:
+    """The end of a request's unit of work (an `after_request` hook). A safe request is
+    left alone: its session is discarded (rolled back) when the app context ends."""
     if request.method not in WRITING_METHODS:
         return response
     session = db.session
