@@ -314,3 +314,21 @@ def test_the_webhooks_200_line_is_written_only_after_the_commit(client, monkeypa
                            headers=key)
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert len(order) == 1 and "not-stored:OperationalError http=503" in order[0]
+
+
+def test_the_worker_loop_sweeps_every_period_and_0_turns_it_off(app, overdue, exam,
+                                                                other_student):
+    off = Worker(app, sweep_seconds=0)
+    off._maybe_sweep()
+    assert _row(overdue.id)[0] == "in_progress"
+    assert app.config["EXPIRY_SWEEP_SECONDS"] == 5.0  # the default
+    worker = Worker(app)
+    worker._maybe_sweep()  # the first pass of the loop sweeps at once
+    assert _row(overdue.id)[0] == "expired"
+    second = seed_attempt(exam, other_student, state="in_progress",
+                          minutes_ago=exam.time_limit_minutes + 1)
+    worker._maybe_sweep()  # within the period: not yet
+    assert _row(second.id)[0] == "in_progress"
+    worker._next_sweep = 0
+    worker._maybe_sweep()
+    assert _row(second.id)[0] == "expired"
