@@ -91,7 +91,7 @@ def stopped(attempt_id: int):
 @student_required
 @domain_errors
 def metrics(attempt_id: int):
-    attempt = exams.get_own_attempt(current_user, attempt_id)
+    attempt = exams.own_attempt_row(current_user, attempt_id)
     batch = jsonbody.parse(schemas.MetricsBatch)
     try:
         stored = page_events.record_metrics(attempt, batch.events())
