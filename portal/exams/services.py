@@ -100,7 +100,7 @@ def get_open_attempt(user: User, attempt_id: int, now: datetime | None = None) -
     attempt = get_own_attempt(user, attempt_id)
     expired = expire_if_due(attempt, now)
     if not attempt.is_open:
-        raise AttemptConflict(closed_message(attempt.state), keep_changes=expired)
+        raise AttemptConflict(closed_message(attempt), keep_changes=expired)
     return attempt
 
 
@@ -178,7 +178,7 @@ def report_started(attempt: Attempt, now: datetime | None = None) -> Attempt:
         _transition(attempt, (CREATED,), IN_PROGRESS, started_at=now, deadline_at=deadline)
     expired = expire_if_due(attempt, now)
     if attempt.state != IN_PROGRESS:
-        raise AttemptConflict(closed_message(attempt.state), keep_changes=expired)
+        raise AttemptConflict(closed_message(attempt), keep_changes=expired)
     return attempt
 
 
@@ -186,11 +186,11 @@ def require_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = 
     """Raise AttemptConflict unless the attempt is in progress and within its time."""
     now = now or utcnow()
     expired = expire_if_due(attempt, now)
-    state = EXPIRED if expired else attempt.state
-    if state == CREATED:
+    current = _loaded(attempt) if expired else attempt  # a row read before is out of date
+    if current.state == CREATED:
         raise AttemptConflict("The proctoring session has not started yet.")
-    if state != IN_PROGRESS:
-        raise AttemptConflict(closed_message(state), keep_changes=expired)
+    if current.state != IN_PROGRESS:
+        raise AttemptConflict(closed_message(current), keep_changes=expired)
 
 
 def lock_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> None:
@@ -200,7 +200,7 @@ def lock_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = Non
     is in progress and within its time (also when it closed meanwhile)."""
     require_running(attempt, now)
     if not _touch_running(attempt, now):
-        raise AttemptConflict(closed_message(_loaded(attempt).state))
+        raise AttemptConflict(closed_message(_loaded(attempt)))
 
 
 def _touch_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> bool:
@@ -228,13 +228,13 @@ def clock(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> d
             "now": (now or utcnow()).isoformat()}
 
 
-def closed_message(state: str) -> str:
-    """Why an attempt in `state` takes no more answers or reports."""
+def closed_message(attempt: Attempt | reads.AttemptRow) -> str:
+    """Why the attempt, in its state, takes no more answers or reports."""
     return {
         SUBMITTED: "This attempt was already submitted.",
         EXPIRED: "The time limit has passed; the attempt was closed with the saved answers.",
         TERMINATED: "The proctoring session ended; the attempt is closed.",
-    }.get(state, "The attempt is not open.")
+    }.get(attempt.state, "The attempt is not open.")
 
 
 def expire_if_due(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> bool:
@@ -275,7 +275,7 @@ def submit(attempt: Attempt, now: datetime | None = None) -> Attempt:
     now = now or utcnow()
     require_running(attempt, now)
     if not close_attempt(attempt, SUBMITTED, "Submitted by the student.", now):
-        raise AttemptConflict(closed_message(attempt.state))
+        raise AttemptConflict(closed_message(attempt))
     return attempt
 
 
@@ -387,7 +387,7 @@ def save_answer(attempt: Attempt | reads.AttemptRow, question_id: int, value: An
     if isinstance(attempt, Attempt):
         db.session.expire(attempt, ["answers"])
     if not _touch_running(attempt, now):
-        raise AttemptConflict(closed_message(_loaded(attempt).state))
+        raise AttemptConflict(closed_message(_loaded(attempt)))
     return SavedAnswer(question.id, value, now)
 
 
