@@ -78,3 +78,12 @@ def test_the_logged_in_user_is_a_row_not_an_orm_object(app, client, auth, studen
     assert (user.id, user.username, user.role) == (student.id, student.username, "student")
     assert user.get_id() == student.get_id() and not user.is_instructor
     assert not hasattr(user, "_sa_instance_state")  # nothing of the ORM
+
+
+def test_a_token_request_runs_two_statements(client, running, statements):
+    attempt_id, headers = running
+    statements.clear()
+    response = client.post(f"/api/attempts/{attempt_id}/token", headers=headers)
+    assert response.status_code == 200 and response.json["token"]
+    # the user, the attempt with its exam and user (one joined SELECT); no commit writes
+    assert statements == ["SELECT", "SELECT"]

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
 from portal.auth.models import User
@@ -75,12 +76,19 @@ def get_exam(exam_id: int) -> Exam:
     return exam
 
 
-def get_own_attempt(user: User, attempt_id: int) -> Attempt:
-    """The attempt if it is this user's; NotFound otherwise (never reveal others')."""
-    attempt = db.session.get(Attempt, attempt_id)
+def get_own_attempt(user: User, attempt_id: int, *, with_exam_and_user: bool = False) -> Attempt:
+    """The attempt if it is this user's; NotFound otherwise (never reveal others').
+
+    `with_exam_and_user`: its exam and user loaded in the same statement (a token's
+    payload reads both)."""
+    attempt = db.session.get(Attempt, attempt_id,
+                             options=_EXAM_AND_USER if with_exam_and_user else ())
     if attempt is None or attempt.user_id != user.id:
         raise NotFound(f"No attempt {attempt_id}.")
     return attempt
+
+
+_EXAM_AND_USER = (joinedload(Attempt.exam), joinedload(Attempt.user))
 
 
 def own_attempt_row(user: User, attempt_id: int) -> reads.AttemptRow:
@@ -93,11 +101,12 @@ def own_attempt_row(user: User, attempt_id: int) -> reads.AttemptRow:
     return row
 
 
-def get_open_attempt(user: User, attempt_id: int, now: datetime | None = None) -> Attempt:
+def get_open_attempt(user: User, attempt_id: int, now: datetime | None = None, *,
+                     with_exam_and_user: bool = False) -> Attempt:
     """The user's attempt while it is open (expired first if its time is up).
 
     Raises NotFound (not this user's) or AttemptConflict (closed)."""
-    attempt = get_own_attempt(user, attempt_id)
+    attempt = get_own_attempt(user, attempt_id, with_exam_and_user=with_exam_and_user)
     expired = expire_if_due(attempt, now)
     if not attempt.is_open:
         raise AttemptConflict(closed_message(attempt), keep_changes=expired)
