@@ -54,6 +54,7 @@ class QueuedWritersConnection(sqlite3.Connection):
         self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if path else None
         self._lock_timeout = timeout
         self._locked = False
+        self._relaxed = False
 
     def cursor(self, factory=None):  # noqa: D102 (sqlite3's signature)
         return super().cursor(factory or QueuedWritersCursor)
@@ -87,17 +88,32 @@ class QueuedWritersConnection(sqlite3.Connection):
             self._locked = False
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
+    def relax_next_commit(self) -> None:
+        """The next transaction commits with `synchronous=NORMAL` (portal/durability.py
+        says what that guarantees). No-op inside a transaction: SQLite cannot change the
+        setting there, and the transaction keeps the connection's own."""
+        if not self.in_transaction and not self._relaxed and self.synchronous != "NORMAL":
+            super().execute("PRAGMA synchronous=NORMAL")
+            self._relaxed = True
+
+    def _end_relaxed(self) -> None:
+        if self._relaxed:
+            self._relaxed = False
+            super().execute(f"PRAGMA synchronous={self.synchronous}")
+
     def commit(self) -> None:
         try:
             super().commit()
         finally:
             self.release_writer_lock()
+            self._end_relaxed()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
             self.release_writer_lock()
+            self._end_relaxed()
 
     def close(self) -> None:
         try:

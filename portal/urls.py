@@ -6,9 +6,11 @@ proctoring server post a student's results, with the webhook key, to that host.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
+from werkzeug.routing import Map, MapAdapter
 
 
 def public_url(endpoint: str, **values: Any) -> str:
@@ -21,7 +23,11 @@ def public_url(endpoint: str, **values: Any) -> str:
     base = current_app.config.get("PUBLIC_URL")
     if not base:
         raise RuntimeError("PUBLIC_URL is not set (config.validate requires it)")
-    # A throw-away binding: the host given here never reaches the result, which is a
-    # path relative to the application's root.
-    adapter = current_app.url_map.bind("portal.invalid", script_name="/")
-    return base + adapter.build(endpoint, values)
+    return base + _adapter(current_app.url_map).build(endpoint, values)
+
+
+@lru_cache(maxsize=8)
+def _adapter(url_map: Map) -> MapAdapter:
+    """One binding per app (a token request builds three URLs): the host given here never
+    reaches the result, which is a path relative to the application's root."""
+    return url_map.bind("portal.invalid", script_name="/")

@@ -13,7 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
-ROLES = ("student", "instructor")
+STUDENT, INSTRUCTOR = "student", "instructor"
+ROLES = (STUDENT, INSTRUCTOR)
 
 
 def new_public_id() -> str:
@@ -51,7 +52,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_instructor(self) -> bool:
-        return self.role == "instructor"
+        return self.role == INSTRUCTOR
 
     def __repr__(self) -> str:
         return f"<User {self.username} ({self.role})>"

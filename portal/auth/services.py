@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import IO, Iterable
 
 from sqlalchemy import select, update
+from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth import throttle
@@ -103,14 +104,16 @@ def change_password(user: User, password: str) -> None:
     db.session.expire(user)
 
 
-def end_sessions(user: User) -> None:
+def end_sessions(user_id: int) -> None:
     """End every session of the account (in the caller's transaction): sessions hold
     the version they logged in with, and this UPDATE moves it on, atomically."""
     db.session.execute(
-        update(User).where(User.id == user.id)
+        update(User).where(User.id == user_id)
         .values(session_version=User.session_version + 1)
         .execution_options(synchronize_session=False))
-    db.session.expire(user)
+    user = db.session.identity_map.get(identity_key(User, user_id))
+    if user is not None:
+        db.session.expire(user)
 
 
 def create_user(username: str, password: str, role: str = "student",

@@ -107,6 +107,17 @@ class Question(db.Model):
     exam: Mapped[Exam] = relationship(back_populates="questions")
 
 
+def is_overdue(state: str, deadline_at: datetime | None, now: datetime) -> bool:
+    """The one rule of "past its deadline", in Python (Attempt.overdue has its SQL): for
+    an attempt loaded or read as a row (exams/reads.py)."""
+    return state == IN_PROGRESS and deadline_at is not None and deadline_at <= now
+
+
+def state_shown(state: str, deadline_at: datetime | None, now: datetime) -> str:
+    """The state as shown now: expired once overdue, else the stored one."""
+    return EXPIRED if is_overdue(state, deadline_at, now) else state
+
+
 class Attempt(db.Model):
     __tablename__ = "attempts"
     __table_args__ = (
@@ -169,8 +180,7 @@ class Attempt(db.Model):
     # SQL (the sweep's indexed condition; the dashboard's filters, flags and counts).
     @hybrid_method
     def overdue(self, now: datetime) -> bool:
-        return (self.state == IN_PROGRESS and self.deadline_at is not None
-                and self.deadline_at <= now)
+        return is_overdue(self.state, self.deadline_at, now)
 
     @overdue.expression
     def overdue(cls, now: datetime):
@@ -179,7 +189,7 @@ class Attempt(db.Model):
     @hybrid_method
     def shown_state(self, now: datetime) -> str:
         """The state as shown now: expired once overdue, else the stored one."""
-        return EXPIRED if self.overdue(now) else self.state
+        return state_shown(self.state, self.deadline_at, now)
 
     @shown_state.expression
     def shown_state(cls, now: datetime):

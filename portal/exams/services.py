@@ -22,13 +22,14 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime, utcnow
-from portal.exams import deadlines, grading, signals
+from portal.exams import deadlines, grading, reads, signals
 from portal.exams.models import (CLOSED_STATES, CREATED, EXPIRED, IN_PROGRESS, OPEN_STATES,
-                                 SUBMITTED, TERMINATED, Answer, Attempt, Exam, Question)
+                                 SUBMITTED, TERMINATED, Answer, Attempt, Exam)
 from portal.extensions import db
 
 
@@ -81,18 +82,36 @@ def get_exam(exam_id: int) -> Exam:
     return exam
 
 
-def get_own_attempt(user: User, attempt_id: int) -> Attempt:
-    """The attempt if it is this user's; NotFound otherwise (never reveal others')."""
-    attempt = db.session.get(Attempt, attempt_id)
+def get_own_attempt(user: User, attempt_id: int, *, with_exam_and_user: bool = False) -> Attempt:
+    """The attempt if it is this user's; NotFound otherwise (never reveal others').
+
+    `with_exam_and_user`: its exam and user loaded in the same statement (a token's
+    payload reads both)."""
+    attempt = db.session.get(Attempt, attempt_id,
+                             options=_EXAM_AND_USER if with_exam_and_user else ())
     if attempt is None or attempt.user_id != user.id:
         raise NotFound(f"No attempt {attempt_id}.")
     return attempt
 
 
-def get_open_attempt(user: User, attempt_id: int, now: datetime | None = None) -> Attempt:
+_EXAM_AND_USER = (joinedload(Attempt.exam), joinedload(Attempt.user))
+
+
+def own_attempt_row(user: User, attempt_id: int) -> reads.AttemptRow:
+    """`get_own_attempt` for the exam-day endpoints (metrics posts, answer saves,
+    question fetches): the attempt's row read in one statement, no ORM object. The
+    functions below that take an attempt take either."""
+    row = reads.own_attempt(user.id, attempt_id)
+    if row is None:
+        raise NotFound(f"No attempt {attempt_id}.")
+    return row
+
+
+def get_open_attempt(user: User, attempt_id: int, now: datetime | None = None, *,
+                     with_exam_and_user: bool = False) -> Attempt:
     """The user's attempt while it is open (expired first if its time is up), for a
     writing request. Raises NotFound (not this user's) or AttemptConflict (closed)."""
-    attempt = get_own_attempt(user, attempt_id)
+    attempt = get_own_attempt(user, attempt_id, with_exam_and_user=with_exam_and_user)
     expired = expire_if_due(attempt, now)
     if not attempt.is_open:
         raise AttemptConflict(closed_message(attempt), keep_changes=expired)
@@ -193,18 +212,19 @@ def report_started(attempt: Attempt, now: datetime | None = None) -> Attempt:
     return attempt
 
 
-def require_running(attempt: Attempt, now: datetime | None = None) -> None:
+def require_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> None:
     """For a writer: raise AttemptConflict unless the attempt is in progress and within
     its time (an overdue one is closed on the way, and that is kept)."""
     now = now or utcnow()
     expired = expire_if_due(attempt, now)
-    if attempt.state == CREATED:
+    current = _loaded(attempt) if expired else attempt  # a row read before is out of date
+    if current.state == CREATED:
         raise AttemptConflict("The proctoring session has not started yet.")
-    if attempt.state != IN_PROGRESS:
-        raise AttemptConflict(closed_message(attempt), keep_changes=expired)
+    if current.state != IN_PROGRESS:
+        raise AttemptConflict(closed_message(current), keep_changes=expired)
 
 
-def check_running(attempt: Attempt, now: datetime | None = None) -> None:
+def check_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> None:
     """`require_running` for a reader: the same answers, from the state shown now,
     without writing."""
     state = attempt.shown_state(now or utcnow())
@@ -214,27 +234,33 @@ def check_running(attempt: Attempt, now: datetime | None = None) -> None:
         raise AttemptConflict(closed_message(attempt, state))
 
 
-def lock_running(attempt: Attempt, now: datetime | None = None) -> None:
+def lock_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> None:
     """Hold the running attempt for the rest of the transaction, so that concurrent
     requests about it are counted one after the other: a conditional UPDATE (a row lock
     on PostgreSQL, the database's write lock on SQLite). Raises AttemptConflict unless it
     is in progress and within its time (also when it closed meanwhile)."""
     require_running(attempt, now)
     if not _touch_running(attempt, now):
-        raise AttemptConflict(closed_message(attempt))
+        raise AttemptConflict(closed_message(_loaded(attempt)))
 
 
-def _touch_running(attempt: Attempt, now: datetime | None = None) -> bool:
+def _touch_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> bool:
     """The conditional UPDATE of a running attempt (its `updated_at` only): True if it
-    is still in progress. A statement built once; the attempt's state reloads on next
-    use (no refresh unless someone reads it)."""
-    touched = db.session.execute(_TOUCH_RUNNING, {"attempt_id": attempt.id,
-                                                  "now": now or utcnow()})
-    db.session.expire(attempt, ["state", "updated_at"])
+    is still in progress. A statement built once; a loaded attempt's state reloads on
+    next use (no refresh unless someone reads it)."""
+    touched = db.session.connection().execute(_TOUCH_RUNNING, {"attempt_id": attempt.id,
+                                                               "now": now or utcnow()})
+    if isinstance(attempt, Attempt):
+        db.session.expire(attempt, ["state", "updated_at"])
     return touched.rowcount == 1
 
 
-def clock(attempt: Attempt, now: datetime | None = None) -> dict[str, str | None]:
+def _loaded(attempt: Attempt | reads.AttemptRow) -> Attempt:
+    """The ORM attempt (from the identity map if loaded) for a row read by `reads`."""
+    return attempt if isinstance(attempt, Attempt) else db.session.get(Attempt, attempt.id)
+
+
+def clock(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> dict[str, str | None]:
     """The attempt's current deadline and the server's time (ISO-8601), for the page's
     timer: every answer save and metrics post carries them, so a deadline an instructor
     moved reaches the page within one of its requests."""
@@ -243,7 +269,7 @@ def clock(attempt: Attempt, now: datetime | None = None) -> dict[str, str | None
             "now": (now or utcnow()).isoformat()}
 
 
-def closed_message(attempt: Attempt, state: str | None = None) -> str:
+def closed_message(attempt: Attempt | reads.AttemptRow, state: str | None = None) -> str:
     """Why the attempt takes no more work, for its state (or the `state` shown now)."""
     return {
         SUBMITTED: "This attempt was already submitted.",
@@ -255,12 +281,12 @@ def closed_message(attempt: Attempt, state: str | None = None) -> str:
 EXPIRY_REASON = "Time limit reached."
 
 
-def expire_if_due(attempt: Attempt, now: datetime | None = None) -> bool:
+def expire_if_due(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> bool:
     """Writers only: close the attempt as expired if it is overdue (graded, the
     `attempt_closed` signal sent). True if this closed it."""
     now = now or utcnow()
     if attempt.overdue(now):
-        return close_attempt(attempt, EXPIRED, EXPIRY_REASON, now)
+        return close_attempt(_loaded(attempt), EXPIRED, EXPIRY_REASON, now)
     return False
 
 
@@ -393,11 +419,9 @@ _NEWS_RAN = (update(_attempts)
 
 # ---- questions and answers -----------------------------------------------------------
 
-def questions_for(attempt: Attempt) -> list[dict[str, Any]]:
-    """What the page needs to show the test: no correct answers."""
-    saved = {a.question_id: a.value for a in attempt.answers}
-    return [{"id": q.id, "kind": q.kind, "prompt": q.prompt, "options": q.options,
-             "points": q.points, "answer": saved.get(q.id)} for q in attempt.exam.questions]
+def questions_for(attempt: Attempt | reads.AttemptRow) -> list[dict[str, Any]]:
+    """What the page needs to show the test, with the saved answers: no correct answers."""
+    return reads.questions_with_answers(attempt)
 
 
 @dataclass(frozen=True)
@@ -409,7 +433,7 @@ class SavedAnswer:
     updated_at: datetime
 
 
-def save_answer(attempt: Attempt, question_id: int, value: Any,
+def save_answer(attempt: Attempt | reads.AttemptRow, question_id: int, value: Any,
                 now: datetime | None = None) -> SavedAnswer:
     """Store one answer. Raises NotFound (not this exam's question), InvalidAnswer, or
     AttemptConflict (not running, or closed while this save was under way).
@@ -418,7 +442,7 @@ def save_answer(attempt: Attempt, question_id: int, value: Any,
     constraint decides between two concurrent first saves) and the attempt's touch."""
     now = now or utcnow()
     require_running(attempt, now)
-    question = db.session.get(Question, question_id)
+    question = reads.question(question_id)
     if question is None or question.exam_id != attempt.exam_id:
         raise NotFound(f"Question {question_id} is not part of this exam.")
     try:
@@ -428,7 +452,7 @@ def save_answer(attempt: Attempt, question_id: int, value: Any,
     dialect = db.session.get_bind().dialect.name
     if dialect not in _UPSERT_ANSWER:
         raise RuntimeError(f"no race-free upsert for the {dialect} database")
-    answer_id = db.session.execute(_UPSERT_ANSWER[dialect], {
+    answer_id = db.session.connection().execute(_UPSERT_ANSWER[dialect], {
         "attempt_id": attempt.id, "question_id": question.id, "value": value,
         "updated_at": now}).scalar_one()
     cached = db.session.identity_map.get(identity_key(Answer, answer_id))
@@ -436,9 +460,10 @@ def save_answer(attempt: Attempt, question_id: int, value: Any,
         db.session.expire(cached)
     # Touch the attempt under its state condition: a submit or stop that committed
     # meanwhile makes this match no row, and the caller rolls the save back.
-    db.session.expire(attempt, ["answers"])
+    if isinstance(attempt, Attempt):
+        db.session.expire(attempt, ["answers"])
     if not _touch_running(attempt, now):
-        raise AttemptConflict(closed_message(attempt))
+        raise AttemptConflict(closed_message(_loaded(attempt)))
     return SavedAnswer(question.id, value, now)
 
 

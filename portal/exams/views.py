@@ -97,7 +97,7 @@ def result(attempt_id: int):
 @student_required
 @domain_errors
 def questions(attempt_id: int):
-    attempt = services.get_own_attempt(current_user, attempt_id)
+    attempt = services.own_attempt_row(current_user, attempt_id)
     services.check_running(attempt)
     return jsonify(state=attempt.state, deadline=attempt.deadline_at.isoformat(),
                    now=utcnow().isoformat(), questions=services.questions_for(attempt))
@@ -107,7 +107,7 @@ def questions(attempt_id: int):
 @student_required
 @domain_errors
 def save_answer(attempt_id: int, question_id: int):
-    attempt = services.get_own_attempt(current_user, attempt_id)
+    attempt = services.own_attempt_row(current_user, attempt_id)
     body = jsonbody.parse(AnswerBody)
     answer = services.save_answer(attempt, question_id, body.value)
     return jsonify(saved=True, question=question_id, value=answer.value,

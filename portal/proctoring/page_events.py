@@ -14,9 +14,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, func, insert, select
 
+from portal import durability
 from portal.db_types import UTCDateTime, utcnow
 from portal.exams import services as exams
 from portal.exams.models import Attempt
+from portal.exams.reads import AttemptRow
 from portal.extensions import db
 from portal.proctoring.metrics import METRIC_NAMES
 from portal.proctoring.models import MetricSample
@@ -60,7 +62,7 @@ def _number(value: Any, name: str) -> float | None:
     return float(value)
 
 
-def record_metrics(attempt: Attempt, samples: Any) -> int:
+def record_metrics(attempt: Attempt | AttemptRow, samples: Any) -> int:
     """Store a batch of `metrics` events as received (score, threshold, violated, peak
     are the SDK's, not recomputed). Returns how many were stored.
 
@@ -90,17 +92,22 @@ def record_metrics(attempt: Attempt, samples: Any) -> int:
     for row in rows:
         row["recorded_at"] = now
     # One executemany of a statement built once: no ORM objects to flush for a batch.
-    db.session.execute(_INSERT_SAMPLES, rows)
+    db.session.connection().execute(_INSERT_SAMPLES, rows)
     return len(rows)
 
 
-def _check_limits(attempt: Attempt, adding: int) -> None:
+def _check_limits(attempt: Attempt | AttemptRow, adding: int) -> None:
     """Refuse the batch unless the attempt runs and stays within both limits. The
-    attempt is locked first, so two concurrent batches are counted one after the other."""
+    attempt is locked first, so two concurrent batches are counted one after the other.
+
+    The transaction is telemetry only once the attempt is known to run (closing an
+    overdue attempt is not): its commit does not wait for the disk (durability.py)."""
+    exams.require_running(attempt)
+    durability.telemetry_commit()
     exams.lock_running(attempt)
     now = utcnow()
     per_minute, per_attempt = limit("METRICS_PER_MINUTE"), limit("METRICS_PER_ATTEMPT")
-    recent, total = db.session.execute(_COUNT_SAMPLES, {
+    recent, total = db.session.connection().execute(_COUNT_SAMPLES, {
         "attempt_id": attempt.id, "since": now - timedelta(minutes=1)}).one()
     if total + adding > per_attempt:
         raise TooManySamples(f"This attempt already has {total} metrics samples, the most "

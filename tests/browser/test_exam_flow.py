@@ -220,7 +220,7 @@ def test_an_ended_login_says_so_and_leads_back_to_the_attempt(page, stack, conso
     with stack.db():  # a logout on another device ends this login too
         from portal.auth.models import User
         from portal.auth.services import end_sessions
-        end_sessions(db.session.scalar(select(User).filter_by(username="student1")))
+        end_sessions(db.session.scalar(select(User.id).filter_by(username="student1")))
         db.session.commit()
     page.get_by_label("supervisor.start()").check()
     notice = page.get_by_role("alert").filter(has_text="Your login has ended")

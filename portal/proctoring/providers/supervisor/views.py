@@ -29,7 +29,7 @@ FRAME_DESTINATIONS = ("iframe", "frame")  # Sec-Fetch-Dest of a framed load
 @domain_errors
 def token(attempt_id: int):
     """A fresh Supervisor token for the owner of an open attempt (CSRF-protected POST)."""
-    attempt = exams.get_open_attempt(current_user, attempt_id)
+    attempt = exams.get_open_attempt(current_user, attempt_id, with_exam_and_user=True)
     return jsonify(token=supervisor.student_token(attempt))
 
 
@@ -90,7 +90,7 @@ def stopped(attempt_id: int):
 @student_required
 @domain_errors
 def metrics(attempt_id: int):
-    attempt = exams.get_own_attempt(current_user, attempt_id)
+    attempt = exams.own_attempt_row(current_user, attempt_id)
     batch = jsonbody.parse(schemas.MetricsBatch)
     try:
         stored = page_events.record_metrics(attempt, batch.events())
