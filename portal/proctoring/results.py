@@ -182,15 +182,15 @@ def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str
     result = _Stored.of(seen, "r_") if seen.r_id is not None else None
     if result is not None and result.vendor != raw.vendor:  # a result's vendor never changes
         return _refuse(connection, raw, update, f"The stored result is {result.vendor}'s.")
-    applied = None
-    if attempt is not None and (result is None or result.attempt_id in (None, attempt.id)):
-        applied = _write_as_read(connection, attempt, result, update, raw.vendor)
-    if applied is None:
+    written = None
+    if result is None or result.attempt_id in (None, attempt.id if attempt else None):
+        written = _write_as_read(connection, attempt, result, update, raw.vendor)
+    if written is None:  # not as read, or linked to another attempt than the one read
         result, created = _locked_result(connection, update.identifier, raw.vendor)
         if result.vendor != raw.vendor:
             return _refuse(connection, raw, update, f"The stored result is {result.vendor}'s.")
-        attempt, applied = _locked_apply(connection, attempt, result, created, update)
-    decision, status, proctor = applied
+        written = _locked_apply(connection, attempt, result, created, update)
+    attempt, (decision, status, proctor) = written
     detail = _DECISION_DETAIL[decision]
     if attempt is None:
         detail = f"No attempt has this identifier (yet); result kept. {detail}"
@@ -259,27 +259,38 @@ class _Stored:
 _Decided = tuple[str, str | None, str | None]  # (decision, status, proctor) as now stored
 
 
-def _write_as_read(connection: Connection, attempt: Row, result: _Stored | None,
-                   update: ResultUpdate, vendor: str) -> _Decided | None:
+def _write_as_read(connection: Connection, attempt: Row | None, result: _Stored | None,
+                   update: ResultUpdate, vendor: str) -> tuple[Row | None, _Decided] | None:
     """Apply `update` by the ordering rule to the result as read (None: none yet), linked
-    to `attempt` (as read, of `vendor`), in at most one statement: an INSERT only if the
-    result is still missing, an UPDATE only if its `updated_at` is still the one read
-    (every write of a result sets it); for a repeat or stale delivery of a linked result,
-    a statement that only confirms the row is still as read, locking it as the UPDATE
-    would (so that, in the log's order, each decision is the rule's against the result as
-    it then was). Returns None when the row was not as read (nothing written: decide
-    again under a lock)."""
+    to `attempt` (as read, of `vendor`; None: none read), in one statement: an INSERT
+    only if the result is still missing, an UPDATE only if its `updated_at` is still the
+    one read (every write of a result sets it, also `link_unmatched`'s); for a repeat or
+    stale delivery, a statement that only confirms the row is still as read, locking it
+    as the UPDATE would (so that, in the log's order, each decision is the rule's against
+    the result as it then was). Returns the attempt as it is now (a new result is linked
+    to the identifier's attempt of `vendor` as the INSERT finds it, which may have
+    appeared since the read) and what was decided; None when the row was not as read
+    (nothing written: decide again under a lock)."""
     now = utcnow()
     if result is None:
-        created = connection.execute(_CREATE_RESULT[_dialect(connection)], {
-            "identifier": update.identifier, "vendor": vendor, "attempt_id": attempt.id,
-            "created_at": now, "updated_at": now, **_applied_values(update)})
-        if created.first() is None:
+        values = {"identifier": update.identifier, "vendor": vendor, "created_at": now,
+                  "updated_at": now, **_applied_values(update)}
+        if attempt is not None:
+            values["attempt_id"] = attempt.id
+            created = connection.execute(_CREATE_RESULT[_dialect(connection)], values).first()
+        else:
+            created = connection.execute(_CREATE_LINKED_RESULT[_dialect(connection)], {
+                **values, "attempt_identifier": update.identifier,
+                "attempt_vendor": vendor}).first()
+            if created is not None and created.attempt_id is not None:  # it just appeared
+                attempt = connection.execute(_ATTEMPT_BY_ID,
+                                             {"attempt_id": created.attempt_id}).first()
+        if created is None:
             return None
-        return APPLIED, update.status, update.proctor
+        return attempt, (APPLIED, update.status, update.proctor)
     decision = decide(result.result, update)
     changes = _applied_values(update) if decision == APPLIED else {}
-    if result.attempt_id is None:
+    if result.attempt_id is None and attempt is not None:
         changes["attempt_id"] = attempt.id
     as_read = {"result_id": result.id, "updated_as_read": result.updated_at}
     if changes:
@@ -290,8 +301,8 @@ def _write_as_read(connection: Connection, attempt: Row, result: _Stored | None,
     elif not _confirm_as_read(connection, as_read):
         return None
     if decision == APPLIED:
-        return APPLIED, update.status, update.proctor
-    return decision, result.result.status, result.result.proctor
+        return attempt, (APPLIED, update.status, update.proctor)
+    return attempt, (decision, result.result.status, result.result.proctor)
 
 
 def _locked_apply(connection: Connection, attempt: Row | None, result: _Stored, created: bool,
@@ -337,6 +348,15 @@ _RESULT_LOCKED = select(_results).where(
 # CONFLICT DO NOTHING is -1 on PostgreSQL (psycopg 3), whatever happened.
 _CREATE_RESULT = {name: make(_results).on_conflict_do_nothing(index_elements=["identifier"])
                   .returning(_results.c.id) for name, make in _INSERTS.items()}
+# A new result of no attempt read: linked to the identifier's attempt of its vendor as the
+# INSERT finds it (the one `link_unmatched` would link it to), so an attempt created since
+# the read is never missed (its own link ran before the result existed).
+_CREATE_LINKED_RESULT = {
+    name: make(_results).values(attempt_id=select(_attempts.c.id).where(
+        _attempts.c.identifier == bindparam("attempt_identifier"),
+        _attempts.c.vendor == bindparam("attempt_vendor")).scalar_subquery())
+    .on_conflict_do_nothing(index_elements=["identifier"])
+    .returning(_results.c.id, _results.c.attempt_id) for name, make in _INSERTS.items()}
 # The SET clause is the parameters given (besides result_id): only what changes.
 _UPDATE_RESULT = update(_results).where(_results.c.id == bindparam("result_id"))
 _AS_READ = (_results.c.id == bindparam("result_id"),

@@ -1,0 +1,129 @@
+"""The webhook's hot path in SQL: one read, then the writes (result, log row), so that
+SQLite's one write lock is held for as little as possible; and what it does when the
+rows change between its read and its writes (another worker, another host)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, update
+
+from portal.exams.models import Attempt
+from portal.extensions import db
+from portal.proctoring import results
+from portal.proctoring.models import ProctoringResult
+from portal.db_types import utcnow
+from tests.support.webhooks import delivery, log_rows, open_attempt, post, result_for
+
+
+def _statements(client, body) -> tuple[dict, list[str]]:
+    """The answer to `body` and the first words of each SQL statement it ran."""
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        answer = post(client, body)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return answer.json, seen
+
+
+# Deliveries that close nothing (`started` is the one status that is not final).
+STATUS_ONLY = {"status": "started", "signed": None}
+SIGNED = {"status": "started", "signed": "2024-05-01T10:00:00.000Z"}
+INSERT, UPDATE = "INSERT INTO proctoring_results", "UPDATE proctoring_results SET"
+# A repeat or stale delivery locks the result as read: by a write of nothing on SQLite
+# (only a write takes its write lock), by SELECT ... FOR UPDATE on PostgreSQL.
+LOCK = {"sqlite": UPDATE, "postgresql": "SELECT proctoring_results.id FROM"}
+
+
+@pytest.mark.parametrize("kind,prepare,body,outcome,result_statement", [
+    ("new result", None, STATUS_ONLY, "applied", INSERT),
+    ("newer", STATUS_ONLY, SIGNED, "applied", UPDATE),
+    ("repeat", STATUS_ONLY, STATUS_ONLY, "repeat", LOCK),
+    ("stale", SIGNED, STATUS_ONLY, "stale", LOCK),
+])
+@pytest.mark.parametrize("matched", [True, False], ids=["matched", "unmatched"])
+def test_a_delivery_reads_once_then_writes_its_result_and_log_row(
+        client, backend, student, exam, kind, prepare, body, outcome, result_statement,
+        matched):
+    """Three statements whatever the outcome: the attempt and result read together, the
+    result's write (for a repeat or stale delivery one that changes nothing but locks
+    the row as read), the log row; nothing read once the write lock is taken. (The
+    attempt's evidence is there already: the first news of a session is one UPDATE
+    more, a final status closing the attempt more still.)"""
+    identifier = f"hot-{kind.replace(' ', '-')}"
+    if matched:
+        attempt = open_attempt(student, exam, identifier, started=True)
+        attempt.vendor_first_delivery_at = attempt.vendor_started_at = utcnow()
+        db.session.commit()
+    if prepare is not None:
+        assert post(client, delivery(identifier, **prepare)).status_code == 200
+
+    answer, seen = _statements(client, delivery(identifier, **body))
+
+    assert answer["outcome"] == (outcome if matched else "unmatched")
+    if isinstance(result_statement, dict):
+        result_statement = result_statement[backend]
+    assert len(seen) == 3, "\n".join(seen)
+    assert seen[0].startswith("SELECT"), seen
+    assert seen[1].startswith(result_statement), seen
+    assert seen[2].startswith("INSERT INTO webhook_deliveries"), seen
+
+
+def _elsewhere(statement) -> None:
+    """Run and commit `statement` on a connection of its own: another worker's write."""
+    with db.engine.begin() as other:
+        other.execute(statement)
+
+
+def test_a_result_changed_since_the_read_is_decided_again_under_the_lock(
+        client, student, exam, monkeypatch):
+    """A verdict stored by another worker between this delivery's read and its write
+    wins over the older `stopped` this delivery brings, which the result as read would
+    have applied; the log says stale."""
+    open_attempt(student, exam, "raced", started=True)
+    assert post(client, delivery("raced", status="started", signed=None)).status_code == 200
+    decide, calls = results.decide, []
+
+    def decide_while_another_worker_writes(stored, incoming):
+        if not calls:  # the first decision, on the result as read
+            _elsewhere(update(ProctoringResult.__table__)
+                       .where(ProctoringResult.identifier == "raced")
+                       .values(status="accepted", rank=3, order_at=utcnow(),
+                               signed_at=utcnow(), updated_at=utcnow()))
+        calls.append(incoming.status)
+        return decide(stored, incoming)
+
+    monkeypatch.setattr(results, "decide", decide_while_another_worker_writes)
+    answer = post(client, delivery("raced", status="stopped"))
+
+    assert answer.json["outcome"] == "stale"
+    assert calls == ["stopped", "stopped"]  # decided again, on the locked row
+    assert result_for("raced").status == "accepted"
+    assert log_rows()[-1].outcome == "stale"
+
+
+def test_an_attempt_given_the_identifier_since_the_read_is_linked(client, student, exam,
+                                                                  monkeypatch):
+    """The first delivery of an identifier no attempt had when it was read, while the
+    attempt appears (its own linking of unmatched results ran before this result
+    existed): the result's INSERT links it, and the delivery applies to the attempt."""
+    attempt = open_attempt(student, exam, "not-yet", started=True)
+    applied_values = results._applied_values
+
+    def values_while_the_attempt_appears(update_):
+        _elsewhere(update(Attempt.__table__).where(Attempt.__table__.c.id == attempt.id)
+                   .values(identifier="appearing"))
+        return applied_values(update_)
+
+    monkeypatch.setattr(results, "_applied_values", values_while_the_attempt_appears)
+    answer = post(client, delivery("appearing", status="stopped"))
+    monkeypatch.undo()
+
+    assert answer.json["outcome"] == "applied"
+    assert result_for("appearing").attempt_id == attempt.id
+    db.session.refresh(attempt)
+    assert attempt.state == "terminated"  # the final status closed it, as a matched one does
+    assert "No attempt" not in log_rows()[-1].detail
