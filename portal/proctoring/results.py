@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Row, String, bindparam, cast, insert, select, update
+from sqlalchemy import (Connection, Row, String, bindparam, cast, column, insert, select, table,
+                        update)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
 
-from portal.db_types import utcnow
+from portal.db_types import UTCDateTime, utcnow
 from portal.exams import services as exams
 from portal.exams.models import OPEN_STATES, Attempt
 from portal.extensions import db
@@ -362,10 +363,17 @@ _UPDATE_RESULT = update(_results).where(_results.c.id == bindparam("result_id"))
 _AS_READ = (_results.c.id == bindparam("result_id"),
             _results.c.updated_at == bindparam("updated_as_read"))
 # Locks the result if it is still as read: a row lock on PostgreSQL; on SQLite a write
-# (of nothing: updated_at to itself), as only a write takes its one write lock.
+# of nothing (rank to itself: no page changes), as only a write takes its write lock.
+# That UPDATE goes through a bare view of the table: the model's onupdate would set
+# updated_at.
+_bare_results = table(_results.name, column("id"), column("rank"),
+                      column("updated_at", UTCDateTime()))
 _CONFIRM_AS_READ = {
     "postgresql": select(_results.c.id).where(*_AS_READ).with_for_update(),
-    "sqlite": update(_results).where(*_AS_READ).values(updated_at=_results.c.updated_at)}
+    "sqlite": update(_bare_results).where(
+        _bare_results.c.id == bindparam("result_id"),
+        _bare_results.c.updated_at == bindparam("updated_as_read"),
+    ).values(rank=_bare_results.c.rank)}
 _UPDATE_RESULT_AS_READ = update(_results).where(*_AS_READ)
 _INSERT_LOG = insert(WebhookDelivery.__table__)
 
