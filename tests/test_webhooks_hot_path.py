@@ -127,3 +127,42 @@ def test_an_attempt_given_the_identifier_since_the_read_is_linked(client, studen
     db.session.refresh(attempt)
     assert attempt.state == "terminated"  # the final status closed it, as a matched one does
     assert "No attempt" not in log_rows()[-1].detail
+
+
+def test_decide_agrees_with_the_rule_in_its_own_words():
+    """`decide` compares values before texts; it answers as the rule says in its own
+    words (same content text: repeat; else the higher (rank, order_at, hash of the text)),
+    also where values and texts disagree (1 == 1.0 == true in details, not in JSON)."""
+    import itertools
+    import random
+    from datetime import datetime, timezone
+
+    t1, t2 = (datetime(2024, 5, 1, h, tzinfo=timezone.utc) for h in (10, 11))
+    variants = list(itertools.product(
+        ("started", "stopped"), (None, t1, t2), (1, 1.0, 2), ({}, {"x": 1}, {"x": 1.0}, {"x": True}),
+        (None, {"b1": 1}, {"b1": 1.0}, {"b1": 2.0})))
+
+    def update_of(status, signed, score, details, averages):
+        return results.ResultUpdate("s", status, signed_at=signed, score=score,
+                                    details=details, averages=averages)
+
+    def stored_of(*variant):
+        u = update_of(*variant)
+        return results.StoredResult(**{f: getattr(u, f) for f in u.__dataclass_fields__},
+                                    stored_rank=u.rank, stored_order_at=u.order_at)
+
+    def by_the_rule(stored, update):
+        if update.content() == stored.content():
+            return results.REPEAT
+        return results.APPLIED if update.sort_key() > stored.sort_key() else results.STALE
+
+    rng = random.Random(14)
+    pairs = [(rng.choice(variants), rng.choice(variants)) for _ in range(3000)]
+    pairs += [(v, v) for v in variants]
+    decisions = set()
+    for stored_variant, update_variant in pairs:
+        stored, update_ = stored_of(*stored_variant), update_of(*update_variant)
+        decision = results.decide(stored, update_)
+        assert decision == by_the_rule(stored, update_), (stored_variant, update_variant)
+        decisions.add(decision)
+    assert decisions == {results.APPLIED, results.REPEAT, results.STALE}

@@ -84,11 +84,15 @@ class ResultUpdate:
 
     def content(self) -> str:
         """Canonical text of everything but the identifier: equal content, equal text."""
+        return _text(self._content_values())
+
+    def _content_values(self) -> dict[str, Any]:
+        """The values `content` is the text of (numbers as floats)."""
         values = {name: getattr(self, name) for name in _CONTENT_FIELDS}
         for name in ("score", "threshold", "duration"):
             values[name] = None if values[name] is None else float(values[name])
         values["averages"] = {k: float(v) for k, v in (self.averages or {}).items()}
-        return json.dumps(values, sort_keys=True, default=_isoformat_exact, allow_nan=False)
+        return values
 
     def sort_key(self) -> tuple:
         """The ordering rule as one comparable value: higher wins."""
@@ -129,8 +133,18 @@ def _isoformat_exact(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _text(values: dict[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True, default=_isoformat_exact, allow_nan=False)
+
+
 def _sort_key(result: ResultUpdate, content: str) -> tuple:
     return result.rank, result.order_at or _NEVER, hashlib.sha256(content.encode()).hexdigest()
+
+
+# Fields whose values are unequal only when their text is: text, floats, aware UTC
+# datetimes, None, and averages (text keys, float values). `details` may hold any JSON
+# value (1 == 1.0 == true in Python, not in JSON): only its text compares it.
+_PLAIN_FIELDS = tuple(name for name in _CONTENT_FIELDS if name != "details")
 
 
 def decide(stored: ResultUpdate | None, update: ResultUpdate) -> str:
@@ -139,10 +153,20 @@ def decide(stored: ResultUpdate | None, update: ResultUpdate) -> str:
     STALE (older than the stored one)."""
     if stored is None:
         return APPLIED
-    mine, theirs = update.content(), stored.content()  # each built once
-    if mine == theirs:
-        return REPEAT
-    return APPLIED if _sort_key(update, mine) > _sort_key(stored, theirs) else STALE
+    mine, theirs = update._content_values(), stored._content_values()
+    # The texts (json.dumps, a hash) only when the values cannot tell: the same values
+    # but for details, or an order tie that the hash of the content breaks.
+    texts = None
+    if all(mine[name] == theirs[name] for name in _PLAIN_FIELDS):
+        texts = _text(mine), _text(theirs)
+        if texts[0] == texts[1]:
+            return REPEAT
+    ranked, stored_ranked = (update.rank, update.order_at or _NEVER), \
+        (stored.rank, stored.order_at or _NEVER)
+    if ranked != stored_ranked:
+        return APPLIED if ranked > stored_ranked else STALE
+    texts = texts or (_text(mine), _text(theirs))
+    return APPLIED if _sort_key(update, texts[0]) > _sort_key(stored, texts[1]) else STALE
 
 
 def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str | None = None,
