@@ -19,7 +19,7 @@ def _statements(client, body) -> tuple[dict, list[str]]:
     seen: list[str] = []
 
     def listener(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()[:3]))
+        seen.append(" ".join(statement.split()[:4]))
 
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
@@ -33,24 +33,26 @@ def _statements(client, body) -> tuple[dict, list[str]]:
 STATUS_ONLY = {"status": "started", "signed": None}
 SIGNED = {"status": "started", "signed": "2024-05-01T10:00:00.000Z"}
 INSERT, UPDATE = "INSERT INTO proctoring_results", "UPDATE proctoring_results SET"
-# A repeat or stale delivery locks the result as read: by a write of nothing on SQLite
-# (only a write takes its write lock), by SELECT ... FOR UPDATE on PostgreSQL.
-LOCK = {"sqlite": UPDATE, "postgresql": "SELECT proctoring_results.id FROM"}
+LOG = "INSERT INTO webhook_deliveries"
+# A repeat or stale delivery writes nothing to its result, but locks it as read before
+# its log row: on SQLite the log row's INSERT ... SELECT does (it takes the write lock,
+# then finds the result as read), on PostgreSQL a SELECT ... FOR UPDATE.
+CONFIRM = {"sqlite": [], "postgresql": ["SELECT proctoring_results.id FROM"]}
 
 
-@pytest.mark.parametrize("kind,prepare,body,outcome,result_statement", [
-    ("new result", None, STATUS_ONLY, "applied", INSERT),
-    ("newer", STATUS_ONLY, SIGNED, "applied", UPDATE),
-    ("repeat", STATUS_ONLY, STATUS_ONLY, "repeat", LOCK),
-    ("stale", SIGNED, STATUS_ONLY, "stale", LOCK),
+@pytest.mark.parametrize("kind,prepare,body,outcome,result_statements", [
+    ("new result", None, STATUS_ONLY, "applied", [INSERT]),
+    ("newer", STATUS_ONLY, SIGNED, "applied", [UPDATE]),
+    ("repeat", STATUS_ONLY, STATUS_ONLY, "repeat", CONFIRM),
+    ("stale", SIGNED, STATUS_ONLY, "stale", CONFIRM),
 ])
 @pytest.mark.parametrize("matched", [True, False], ids=["matched", "unmatched"])
 def test_a_delivery_reads_once_then_writes_its_result_and_log_row(
-        client, backend, student, exam, kind, prepare, body, outcome, result_statement,
+        client, backend, student, exam, kind, prepare, body, outcome, result_statements,
         matched):
-    """Three statements whatever the outcome: the attempt and result read together, the
-    result's write (for a repeat or stale delivery one that changes nothing but locks
-    the row as read), the log row; nothing read once the write lock is taken. (The
+    """Two or three statements whatever the outcome: the attempt and result read
+    together, the result's write (none for a repeat or stale delivery, whose result is
+    locked as read), the log row; nothing read once the write lock is taken. (The
     attempt's evidence is there already: the first news of a session is one UPDATE
     more, a final status closing the attempt more still.)"""
     identifier = f"hot-{kind.replace(' ', '-')}"
@@ -64,12 +66,11 @@ def test_a_delivery_reads_once_then_writes_its_result_and_log_row(
     answer, seen = _statements(client, delivery(identifier, **body))
 
     assert answer["outcome"] == (outcome if matched else "unmatched")
-    if isinstance(result_statement, dict):
-        result_statement = result_statement[backend]
-    assert len(seen) == 3, "\n".join(seen)
-    assert seen[0].startswith("SELECT"), seen
-    assert seen[1].startswith(result_statement), seen
-    assert seen[2].startswith("INSERT INTO webhook_deliveries"), seen
+    if isinstance(result_statements, dict):
+        result_statements = result_statements[backend]
+    expected = ["SELECT attempts.id, attempts.vendor,", *result_statements, LOG]
+    assert len(seen) == len(expected), "\n".join(seen)
+    assert all(s.startswith(e) for s, e in zip(seen, expected)), seen
 
 
 def _elsewhere(statement) -> None:
@@ -78,31 +79,37 @@ def _elsewhere(statement) -> None:
         other.execute(statement)
 
 
+@pytest.mark.parametrize("incoming,meanwhile", [
+    # as read, `stopped` would apply: the UPDATE finds the row changed
+    ({"status": "stopped"}, {"status": "accepted", "rank": 3}),
+    # as read, a repeat: the lock (SQLite: the log row's INSERT) finds the row changed
+    (STATUS_ONLY, {"status": "started", "rank": 1}),
+], ids=["would-apply", "would-repeat"])
 def test_a_result_changed_since_the_read_is_decided_again_under_the_lock(
-        client, student, exam, monkeypatch):
-    """A verdict stored by another worker between this delivery's read and its write
-    wins over the older `stopped` this delivery brings, which the result as read would
-    have applied; the log says stale."""
+        client, student, exam, monkeypatch, incoming, meanwhile):
+    """A newer result stored by another worker between this delivery's read and its
+    writes wins over what this delivery brings, which the result as read would have
+    applied or called a repeat: decided again on the locked row, the log says stale."""
     open_attempt(student, exam, "raced", started=True)
-    assert post(client, delivery("raced", status="started", signed=None)).status_code == 200
+    assert post(client, delivery("raced", **STATUS_ONLY)).status_code == 200
     decide, calls = results.decide, []
 
-    def decide_while_another_worker_writes(stored, incoming):
+    def decide_while_another_worker_writes(stored, incoming_update):
         if not calls:  # the first decision, on the result as read
             _elsewhere(update(ProctoringResult.__table__)
                        .where(ProctoringResult.identifier == "raced")
-                       .values(status="accepted", rank=3, order_at=utcnow(),
-                               signed_at=utcnow(), updated_at=utcnow()))
-        calls.append(incoming.status)
-        return decide(stored, incoming)
+                       .values(order_at=utcnow(), signed_at=utcnow(), updated_at=utcnow(),
+                               **meanwhile))
+        calls.append(incoming_update.status)
+        return decide(stored, incoming_update)
 
     monkeypatch.setattr(results, "decide", decide_while_another_worker_writes)
-    answer = post(client, delivery("raced", status="stopped"))
+    answer = post(client, delivery("raced", **incoming))
 
     assert answer.json["outcome"] == "stale"
-    assert calls == ["stopped", "stopped"]  # decided again, on the locked row
-    assert result_for("raced").status == "accepted"
-    assert log_rows()[-1].outcome == "stale"
+    assert calls == [incoming["status"]] * 2  # decided again, on the locked row
+    assert result_for("raced").status == meanwhile["status"]
+    assert [row.outcome for row in log_rows()] == ["applied", "stale"]
 
 
 def test_an_attempt_given_the_identifier_since_the_read_is_linked(client, student, exam,

@@ -210,23 +210,21 @@ def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str
     written = None
     if result is None or result.attempt_id in (None, attempt.id if attempt else None):
         written = _write_as_read(connection, attempt, result, update, raw.vendor)
+    if written is not None and written.unconfirmed is not None:  # a repeat or stale one
+        if _effects_due(raw, written) or _dialect(connection) not in _INSERT_LOG_AS_READ:
+            written = written.confirmed(connection)
+        else:  # the log row's INSERT confirms the row as read: one statement less
+            outcome, detail = _apply_effects(raw, written)  # none due: the words only
+            if _log(connection, raw, update.identifier, update.status, outcome, detail,
+                    as_read=written.unconfirmed):
+                return outcome
+            written = None
     if written is None:  # not as read, or linked to another attempt than the one read
         result, created = _locked_result(connection, update.identifier, raw.vendor)
         if result.vendor != raw.vendor:
             return _refuse(connection, raw, update, f"The stored result is {result.vendor}'s.")
         written = _locked_apply(connection, attempt, result, created, update)
-    attempt, (decision, status, proctor) = written
-    detail = _DECISION_DETAIL[decision]
-    if attempt is None:
-        detail = f"No attempt has this identifier (yet); result kept. {detail}"
-    else:
-        if raw.vendor == attempt.vendor and _news_missing(attempt, status):
-            exams.note_vendor_news(attempt.id, status)  # only its own vendor's is evidence
-        if status in FINAL_STATUSES and attempt.state in OPEN_STATES:
-            closing = db.session.get(Attempt, attempt.id)
-            if exams.terminate(closing, close_reason(status, proctor)):
-                detail += f" Closed attempt {attempt.id}."
-    outcome = UNMATCHED if attempt is None else decision
+    outcome, detail = _apply_effects(raw, written)
     _log(connection, raw, update.identifier, update.status, outcome, detail)
     return outcome
 
@@ -281,21 +279,64 @@ class _Stored:
                    _stored_update(row, prefix))
 
 
-_Decided = tuple[str, str | None, str | None]  # (decision, status, proctor) as now stored
+@dataclass
+class _Written:
+    """What a delivery did to its result: the attempt as it now is (None: none), the
+    decision, the status and proctor now stored; for a repeat or stale delivery decided
+    on the row as read and not locked yet, that row (`unconfirmed`, as `_AS_READ`'s
+    parameters)."""
+
+    attempt: Row | None
+    decision: str
+    status: str | None
+    proctor: str | None
+    unconfirmed: dict[str, Any] | None = None
+
+    def confirmed(self, connection: Connection) -> _Written | None:
+        """This, the row as read now locked; None if it is no longer as read."""
+        if not _confirm_as_read(connection, self.unconfirmed):
+            return None
+        return _Written(self.attempt, self.decision, self.status, self.proctor)
+
+
+def _effects_due(raw: RawDelivery, written: _Written) -> bool:
+    """Whether `_apply_effects` would change the attempt (as read)."""
+    attempt, status = written.attempt, written.status
+    return attempt is not None and (
+        (raw.vendor == attempt.vendor and _news_missing(attempt, status))
+        or (status in FINAL_STATUSES and attempt.state in OPEN_STATES))
+
+
+def _apply_effects(raw: RawDelivery, written: _Written) -> tuple[str, str]:
+    """The delivery's effects on its attempt: the vendor's news (only its own vendor's is
+    evidence), and a final status closes it if still open. Returns the outcome and the
+    detail for the log."""
+    attempt, status = written.attempt, written.status
+    detail = _DECISION_DETAIL[written.decision]
+    if attempt is None:
+        return UNMATCHED, f"No attempt has this identifier (yet); result kept. {detail}"
+    if raw.vendor == attempt.vendor and _news_missing(attempt, status):
+        exams.note_vendor_news(attempt.id, status)
+    if status in FINAL_STATUSES and attempt.state in OPEN_STATES:
+        closing = db.session.get(Attempt, attempt.id)
+        if exams.terminate(closing, close_reason(status, written.proctor)):
+            detail += f" Closed attempt {attempt.id}."
+    return written.decision, detail
 
 
 def _write_as_read(connection: Connection, attempt: Row | None, result: _Stored | None,
-                   update: ResultUpdate, vendor: str) -> tuple[Row | None, _Decided] | None:
+                   update: ResultUpdate, vendor: str) -> _Written | None:
     """Apply `update` by the ordering rule to the result as read (None: none yet), linked
-    to `attempt` (as read, of `vendor`; None: none read), in one statement: an INSERT
-    only if the result is still missing, an UPDATE only if its `updated_at` is still the
-    one read (every write of a result sets it, also `link_unmatched`'s); for a repeat or
-    stale delivery, a statement that only confirms the row is still as read, locking it
-    as the UPDATE would (so that, in the log's order, each decision is the rule's against
-    the result as it then was). Returns the attempt as it is now (a new result is linked
-    to the identifier's attempt of `vendor` as the INSERT finds it, which may have
-    appeared since the read) and what was decided; None when the row was not as read
-    (nothing written: decide again under a lock)."""
+    to `attempt` (as read, of `vendor`; None: none read), in at most one statement: an
+    INSERT only if the result is still missing, an UPDATE only if its `updated_at` is
+    still the one read (every write of a result sets it, also `link_unmatched`'s). A
+    repeat or stale delivery writes nothing: its `unconfirmed` row as read must be
+    confirmed and locked, as the UPDATE would lock it, before anything else is written
+    (`_Written.confirmed`, or the log row's INSERT), so that in the log's order each
+    decision is the rule's against the result as it then was. Returns the attempt as it
+    now is (a new result is linked to the identifier's attempt of `vendor` as the INSERT
+    finds it, which may have appeared since the read) and what was decided; None when
+    the row was not as read (nothing written: decide again under a lock)."""
     now = utcnow()
     if result is None:
         values = {"identifier": update.identifier, "vendor": vendor, "created_at": now,
@@ -312,26 +353,26 @@ def _write_as_read(connection: Connection, attempt: Row | None, result: _Stored 
                                              {"attempt_id": created.attempt_id}).first()
         if created is None:
             return None
-        return attempt, (APPLIED, update.status, update.proctor)
+        return _Written(attempt, APPLIED, update.status, update.proctor)
     decision = decide(result.result, update)
     changes = _applied_values(update) if decision == APPLIED else {}
     if result.attempt_id is None and attempt is not None:
         changes["attempt_id"] = attempt.id
     as_read = {"result_id": result.id, "updated_as_read": result.updated_at}
-    if changes:
-        changes["updated_at"] = now
-        if connection.execute(_UPDATE_RESULT_AS_READ, {**as_read, **changes}).rowcount != 1:
-            return None
-        _expire_cached(ProctoringResult, result.id)
-    elif not _confirm_as_read(connection, as_read):
+    if not changes:
+        return _Written(attempt, decision, result.result.status, result.result.proctor,
+                        unconfirmed=as_read)
+    changes["updated_at"] = now
+    if connection.execute(_UPDATE_RESULT_AS_READ, {**as_read, **changes}).rowcount != 1:
         return None
+    _expire_cached(ProctoringResult, result.id)
     if decision == APPLIED:
-        return attempt, (APPLIED, update.status, update.proctor)
-    return attempt, (decision, result.result.status, result.result.proctor)
+        return _Written(attempt, APPLIED, update.status, update.proctor)
+    return _Written(attempt, decision, result.result.status, result.result.proctor)
 
 
 def _locked_apply(connection: Connection, attempt: Row | None, result: _Stored, created: bool,
-                  update: ResultUpdate) -> tuple[Row | None, _Decided]:
+                  update: ResultUpdate) -> _Written:
     """Apply `update` by the ordering rule to `result`, locked by `_locked_result`, and
     link it to its attempt. Returns the attempt as it is now that the result is locked (it
     may have appeared, or been linked, since `attempt` was read), and what was decided."""
@@ -349,8 +390,8 @@ def _locked_apply(connection: Connection, attempt: Row | None, result: _Stored, 
         connection.execute(_UPDATE_RESULT, {"result_id": result.id, **changes})
         _expire_cached(ProctoringResult, result.id)
     if decision == APPLIED:
-        return attempt, (APPLIED, update.status, update.proctor)
-    return attempt, (decision, result.result.status, result.result.proctor)
+        return _Written(attempt, APPLIED, update.status, update.proctor)
+    return _Written(attempt, decision, result.result.status, result.result.proctor)
 
 
 _results = ProctoringResult.__table__
@@ -399,7 +440,17 @@ _CONFIRM_AS_READ = {
         _bare_results.c.updated_at == bindparam("updated_as_read"),
     ).values(rank=_bare_results.c.rank)}
 _UPDATE_RESULT_AS_READ = update(_results).where(*_AS_READ)
-_INSERT_LOG = insert(WebhookDelivery.__table__)
+_deliveries = WebhookDelivery.__table__
+_INSERT_LOG = insert(_deliveries)
+_LOG_COLUMNS = ("received_at", "vendor", "identifier", "status", "content_type", "headers",
+                "body", "outcome", "detail")
+# The log row only if the result is still as read: on SQLite the INSERT takes the write
+# lock before its SELECT reads, so the row stays as read until the commit. (Not on
+# PostgreSQL: the result would need a FOR UPDATE inside, and the selected parameters
+# casts to the columns' types.)
+_INSERT_LOG_AS_READ = {"sqlite": insert(_deliveries).from_select(_LOG_COLUMNS, select(
+    *(bindparam(name, type_=_deliveries.c[name].type) for name in _LOG_COLUMNS))
+    .where(select(_results.c.id).where(*_AS_READ).exists()))}
 
 
 def _dialect(connection: Connection) -> str:
@@ -497,11 +548,19 @@ def close_reason(status: str, proctor: str | None) -> str:
 
 
 def _log(connection: Connection, raw: RawDelivery, identifier: str | None, status: str | None,
-         outcome: str, detail: str) -> None:
-    connection.execute(_INSERT_LOG, {
+         outcome: str, detail: str, *, as_read: dict[str, Any] | None = None) -> bool:
+    """Append the delivery's log row. With `as_read` (`_AS_READ`'s parameters; SQLite
+    only), only if the result is still as read, which its write lock then keeps: returns
+    whether the row was appended."""
+    values = {
         "received_at": utcnow(), "vendor": raw.vendor,
         # from an invalid body it may hold NUL, which PostgreSQL text cannot store
         "identifier": identifier.replace("\x00", "\ufffd")[:128] if identifier else None,
         "status": status if status in RANKS else None,
         "content_type": raw.content_type[:200] if raw.content_type else None,
-        "headers": raw.headers, "body": raw.body, "outcome": outcome, "detail": detail})
+        "headers": raw.headers, "body": raw.body, "outcome": outcome, "detail": detail}
+    if as_read is None:
+        connection.execute(_INSERT_LOG, values)
+        return True
+    appended = connection.execute(_INSERT_LOG_AS_READ[_dialect(connection)], {**values, **as_read})
+    return appended.rowcount == 1
