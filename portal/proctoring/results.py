@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (Connection, Executable, Row, String, StatementLambdaElement, bindparam,
-                        cast, column, insert, lambda_stmt, select, table, update)
+from sqlalchemy import (Connection, Row, String, bindparam, cast, column, insert, select, table,
+                        update)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
@@ -394,49 +394,37 @@ def _locked_apply(connection: Connection, attempt: Row | None, result: _Stored, 
     return _Written(attempt, decision, result.result.status, result.result.proctor)
 
 
-def _keyed_once(statement: Executable) -> StatementLambdaElement:
-    """`statement`, to execute, with its cache key computed once, here: SQLAlchemy
-    otherwise computes a statement's key on every execution by walking all of it (for
-    `_SEEN` about as long as SQLite takes to run it)."""
-    return lambda_stmt(lambda: statement)
-
-
 _results = ProctoringResult.__table__
 _attempts = Attempt.__table__
 _ATTEMPT_COLUMNS = (_attempts.c.id, _attempts.c.vendor, _attempts.c.state,
                     _attempts.c.vendor_first_delivery_at, _attempts.c.vendor_started_at)
-_ATTEMPT_BY_IDENTIFIER = _keyed_once(select(*_ATTEMPT_COLUMNS).where(
-    _attempts.c.identifier == bindparam("identifier")))
-_ATTEMPT_BY_ID = _keyed_once(select(*_ATTEMPT_COLUMNS).where(
-    _attempts.c.id == bindparam("attempt_id")))
+_ATTEMPT_BY_IDENTIFIER = select(*_ATTEMPT_COLUMNS).where(
+    _attempts.c.identifier == bindparam("identifier"))
+_ATTEMPT_BY_ID = select(*_ATTEMPT_COLUMNS).where(_attempts.c.id == bindparam("attempt_id"))
 # The attempt and the result of one identifier in one read, either or both missing (a
 # one-row select of the identifier, joined outward to both).
 _WANTED = select(cast(bindparam("identifier"), String(128)).label("identifier")).subquery()
-_SEEN = _keyed_once(
-    select(*_ATTEMPT_COLUMNS, *(column.label(f"r_{column.name}") for column in _results.c))
-    .select_from(_WANTED
-                 .outerjoin(_attempts, _attempts.c.identifier == _WANTED.c.identifier)
-                 .outerjoin(_results, _results.c.identifier == _WANTED.c.identifier)))
-_RESULT_LOCKED = _keyed_once(select(_results).where(
-    _results.c.identifier == bindparam("identifier")).with_for_update())
+_SEEN = (select(*_ATTEMPT_COLUMNS, *(column.label(f"r_{column.name}") for column in _results.c))
+         .select_from(_WANTED
+                      .outerjoin(_attempts, _attempts.c.identifier == _WANTED.c.identifier)
+                      .outerjoin(_results, _results.c.identifier == _WANTED.c.identifier)))
+_RESULT_LOCKED = select(_results).where(
+    _results.c.identifier == bindparam("identifier")).with_for_update()
 # RETURNING tells whether this statement created the row: the rowcount of an INSERT ... ON
 # CONFLICT DO NOTHING is -1 on PostgreSQL (psycopg 3), whatever happened.
-_CREATE_RESULT = {name: _keyed_once(make(_results)
-                                    .on_conflict_do_nothing(index_elements=["identifier"])
-                                    .returning(_results.c.id))
-                  for name, make in _INSERTS.items()}
+_CREATE_RESULT = {name: make(_results).on_conflict_do_nothing(index_elements=["identifier"])
+                  .returning(_results.c.id) for name, make in _INSERTS.items()}
 # A new result of no attempt read: linked to the identifier's attempt of its vendor as the
 # INSERT finds it (the one `link_unmatched` would link it to), so an attempt created since
 # the read is never missed (its own link ran before the result existed).
 _CREATE_LINKED_RESULT = {
-    name: _keyed_once(make(_results).values(attempt_id=select(_attempts.c.id).where(
+    name: make(_results).values(attempt_id=select(_attempts.c.id).where(
         _attempts.c.identifier == bindparam("attempt_identifier"),
         _attempts.c.vendor == bindparam("attempt_vendor")).scalar_subquery())
-        .on_conflict_do_nothing(index_elements=["identifier"])
-        .returning(_results.c.id, _results.c.attempt_id))
-    for name, make in _INSERTS.items()}
+    .on_conflict_do_nothing(index_elements=["identifier"])
+    .returning(_results.c.id, _results.c.attempt_id) for name, make in _INSERTS.items()}
 # The SET clause is the parameters given (besides result_id): only what changes.
-_UPDATE_RESULT = _keyed_once(update(_results).where(_results.c.id == bindparam("result_id")))
+_UPDATE_RESULT = update(_results).where(_results.c.id == bindparam("result_id"))
 _AS_READ = (_results.c.id == bindparam("result_id"),
             _results.c.updated_at == bindparam("updated_as_read"))
 # Locks the result if it is still as read: a row lock on PostgreSQL; on SQLite a write
@@ -446,23 +434,23 @@ _AS_READ = (_results.c.id == bindparam("result_id"),
 _bare_results = table(_results.name, column("id"), column("rank"),
                       column("updated_at", UTCDateTime()))
 _CONFIRM_AS_READ = {
-    "postgresql": _keyed_once(select(_results.c.id).where(*_AS_READ).with_for_update()),
-    "sqlite": _keyed_once(update(_bare_results).where(
+    "postgresql": select(_results.c.id).where(*_AS_READ).with_for_update(),
+    "sqlite": update(_bare_results).where(
         _bare_results.c.id == bindparam("result_id"),
         _bare_results.c.updated_at == bindparam("updated_as_read"),
-    ).values(rank=_bare_results.c.rank))}
-_UPDATE_RESULT_AS_READ = _keyed_once(update(_results).where(*_AS_READ))
+    ).values(rank=_bare_results.c.rank)}
+_UPDATE_RESULT_AS_READ = update(_results).where(*_AS_READ)
 _deliveries = WebhookDelivery.__table__
-_INSERT_LOG = _keyed_once(insert(_deliveries))
+_INSERT_LOG = insert(_deliveries)
 _LOG_COLUMNS = ("received_at", "vendor", "identifier", "status", "content_type", "headers",
                 "body", "outcome", "detail")
 # The log row only if the result is still as read: on SQLite the INSERT takes the write
 # lock before its SELECT reads, so the row stays as read until the commit. (Not on
 # PostgreSQL: the result would need a FOR UPDATE inside, and the selected parameters
 # casts to the columns' types.)
-_INSERT_LOG_AS_READ = {"sqlite": _keyed_once(insert(_deliveries).from_select(_LOG_COLUMNS, select(
+_INSERT_LOG_AS_READ = {"sqlite": insert(_deliveries).from_select(_LOG_COLUMNS, select(
     *(bindparam(name, type_=_deliveries.c[name].type) for name in _LOG_COLUMNS))
-    .where(select(_results.c.id).where(*_AS_READ).exists())))}
+    .where(select(_results.c.id).where(*_AS_READ).exists()))}
 
 
 def _dialect(connection: Connection) -> str:
