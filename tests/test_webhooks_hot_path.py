@@ -146,8 +146,8 @@ def test_decide_agrees_with_the_rule_in_its_own_words():
 
     t1, t2 = (datetime(2024, 5, 1, h, tzinfo=timezone.utc) for h in (10, 11))
     variants = list(itertools.product(
-        ("started", "stopped"), (None, t1, t2), (1, 1.0, 2), ({}, {"x": 1}, {"x": 1.0}, {"x": True}),
-        (None, {"b1": 1}, {"b1": 1.0}, {"b1": 2.0})))
+        ("started", "stopped"), (None, t1, t2), (1, 1.0, 2),
+        ({}, {"x": 1}, {"x": 1.0}, {"x": True}), (None, {"b1": 1}, {"b1": 1.0}, {"b1": 2.0})))
 
     def update_of(status, signed, score, details, averages):
         return results.ResultUpdate("s", status, signed_at=signed, score=score,
