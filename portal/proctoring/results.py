@@ -188,10 +188,11 @@ def record_and_apply(raw: RawDelivery, update: ResultUpdate | None, problem: str
     run on the session's connection, and every read and decision comes before the first
     write (on SQLite the write lock is held from the first write to the commit): one read
     of the attempt and the result together, then the result's write made conditional on
-    the row being as read (`_write_as_read`), then the log row. When the row changed in
-    between, or no attempt was read (an unmatched delivery may race the attempt's
-    creation), the delivery is decided again on the result locked (`_locked_apply`).
-    The ORM only to close an attempt.
+    the row being as read (`_write_as_read`; a repeat or stale delivery writes nothing to
+    it, and on SQLite its log row's INSERT is what confirms the row), then the log row.
+    When the row changed in between, or is linked to another attempt than the one read,
+    the delivery is decided again on the result locked (`_locked_apply`). The ORM only to
+    close an attempt.
     """
     db.session.flush()  # the Core statements below must see the caller's pending objects
     connection = db.session.connection()
