@@ -23,6 +23,11 @@ FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 # Recorded with each delivery: enough to trace the sender, never a credential.
 RECORDED_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For",
                     "X-Real-Ip", "X-Request-Id")
+# ... by their WSGI environ keys, read there at once (werkzeug's headers view works each
+# name out again on every lookup).
+_RECORDED_ENVIRON = tuple(
+    (name, ("" if name in ("Content-Type", "Content-Length") else "HTTP_")
+     + name.upper().replace("-", "_")) for name in RECORDED_HEADERS)
 
 
 @dataclass
@@ -67,8 +72,8 @@ def receive(request: Request, vendor: str, key_used: str,
             to_update: Callable[[dict[str, Any], bool], ResultUpdate]) -> Received:
     """Read and validate the body of an authenticated delivery; never raises for bad
     input (it is reported in the returned `Received`, to be recorded)."""
-    headers = {name: request.headers[name][:500] for name in RECORDED_HEADERS
-               if name in request.headers}
+    environ = request.environ
+    headers = {name: environ[key][:500] for name, key in _RECORDED_ENVIRON if key in environ}
     headers["Remote-Addr"] = request.remote_addr or ""
     headers["Key-Used"] = key_used
     try:
