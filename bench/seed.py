@@ -207,7 +207,7 @@ def _answers_samples_results(db, rng: random.Random, exams, args, now, mix_users
     from portal.exams import grading
     from portal.exams.models import Answer, Attempt
     from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
-    from portal.proctoring.results import RANKS
+    from portal.proctoring.ordering import RANKS
 
     questions = {e.id: list(e.questions) for e in exams}
     max_score = {e.id: float(sum(q.points for q in questions[e.id])) for e in exams}

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.proctoring import results
+from portal.proctoring import ordering, results
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
 from portal.proctoring.outbox.worker import Worker
 from portal.proctoring.providers import constructor
@@ -62,7 +62,7 @@ def test_attempts_with_a_result_are_left_alone_unless_it_is_started(live_app, sa
     stopped, started = closed_attempt(sandbox), closed_attempt(sandbox)
     for attempt, status in ((stopped, "stopped"), (started, "started")):
         results.record_and_apply(results.RawDelivery("constructor", None, {}, "{}"),
-                                 results.ResultUpdate(identifier=attempt.identifier, status=status))
+                                 ordering.ResultUpdate(identifier=attempt.identifier, status=status))
         age(attempt, 60)
     report = reconcile.run()
     assert set(report.recorded) == {started.identifier}

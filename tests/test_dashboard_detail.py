@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.proctoring import results
+from portal.proctoring import ordering, results
 from portal.proctoring.models import MetricSample
 from portal.proctoring.providers import constructor
 from tests.support.app import BASE_CONFIG, add_exam, add_user, start_attempt
@@ -209,7 +209,7 @@ def test_constructor_archive_and_warnings(as_instructor, exam, student):
         "warningTitles": {"extra_face": {"ru": "Посторонний", "en": "Another person in the frame"}},
         "k": "<b>v</b>"})
     assert results.record_and_apply(results.RawDelivery("constructor", None, {}, "{}"),
-                                    update) == results.APPLIED
+                                    update) == ordering.APPLIED
     db.session.commit()
     page = as_instructor(f"/dashboard/attempts/{attempt.id}")
     assert 'href="https://constructor.example/video/1"' in page and "Open recording" in page

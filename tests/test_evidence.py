@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal.exams.models import Attempt
 from portal.extensions import db
-from portal.proctoring import results
+from portal.proctoring import ordering, results
 from tests.support.app import start_attempt
 from tests.support.webhooks import delivery, post
 
@@ -65,7 +65,7 @@ def test_a_result_that_came_before_its_attempt_counts_when_linked(app, student, 
     from portal.exams import services
 
     raw = results.RawDelivery("supervisor", "application/json", {}, "{}")
-    update = results.ResultUpdate(identifier="early0000000000000000000000000000",
+    update = ordering.ResultUpdate(identifier="early0000000000000000000000000000",
                                   status="started")
     assert results.record_and_apply(raw, update) == results.UNMATCHED
     db.session.commit()
@@ -85,7 +85,7 @@ def test_another_vendors_delivery_is_no_evidence(running):
     the Supervisor session."""
     attempt, _ = running
     raw = results.RawDelivery("constructor", "application/json", {}, "{}")
-    results.record_and_apply(raw, results.ResultUpdate(identifier=attempt.identifier,
+    results.record_and_apply(raw, ordering.ResultUpdate(identifier=attempt.identifier,
                                                        status="started"))
     db.session.commit()
     attempt = fresh(attempt.id)

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from portal.proctoring import results
+from portal.proctoring import ordering
 from tests.support.webhooks import delivery, log_rows, open_attempt, post, result_for
 
 RANK = {"started": 1, "skipped": 2, "stopped": 2, "accepted": 3, "rejected": 3}
@@ -145,21 +145,21 @@ def test_a_delivery_without_status_never_overwrites_one_with_status(client):
 
 def test_decide_is_the_rule(app):
     """The pure function, without HTTP: the three outcomes."""
-    stored = results.ResultUpdate("x", "stopped", score=1.0)
-    assert results.decide(None, stored) == "applied"
-    assert results.decide(stored, results.ResultUpdate("x", "stopped", score=1)) == "repeat"
-    assert results.decide(stored, results.ResultUpdate("x", "started")) == "stale"
-    assert results.decide(stored, results.ResultUpdate("x", "accepted")) == "applied"
+    stored = ordering.ResultUpdate("x", "stopped", score=1.0)
+    assert ordering.decide(None, stored) == "applied"
+    assert ordering.decide(stored, ordering.ResultUpdate("x", "stopped", score=1)) == "repeat"
+    assert ordering.decide(stored, ordering.ResultUpdate("x", "started")) == "stale"
+    assert ordering.decide(stored, ordering.ResultUpdate("x", "accepted")) == "applied"
 
 
 def test_the_rule_compares_against_the_stored_order_columns(app):
     # The stored side is the result's rank and order_at columns, not a recomputation
     # from its status and times: a stored rank 3 outranks any stopped delivery.
     later = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    update = results.ResultUpdate("x", "stopped", signed_at=later)
-    assert results.decide(results.ResultUpdate("x", "started", score=1.0), update) == "applied"
-    stored = results.StoredResult("x", "started", score=1.0, stored_rank=3)
-    assert results.decide(stored, update) == "stale"
-    newer = results.StoredResult("x", "stopped", score=1.0, stored_rank=2,
+    update = ordering.ResultUpdate("x", "stopped", signed_at=later)
+    assert ordering.decide(ordering.ResultUpdate("x", "started", score=1.0), update) == "applied"
+    stored = ordering.StoredResult("x", "started", score=1.0, stored_rank=3)
+    assert ordering.decide(stored, update) == "stale"
+    newer = ordering.StoredResult("x", "stopped", score=1.0, stored_rank=2,
                                  stored_order_at=datetime(2031, 1, 1, tzinfo=timezone.utc))
-    assert results.decide(newer, update) == "stale"
+    assert ordering.decide(newer, update) == "stale"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
 from portal.extensions import db
-from portal.proctoring import results
+from portal.proctoring import ordering, results
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
 from tests.support.app import make_app
 
@@ -25,7 +25,7 @@ RANK = {None: 0, "started": 1, "skipped": 2, "stopped": 2, "accepted": 3, "rejec
 RAW = results.RawDelivery("supervisor", "application/json", {}, "{}")
 
 updates = st.builds(
-    results.ResultUpdate,
+    ordering.ResultUpdate,
     identifier=st.sampled_from(["a", "b"]),
     status=st.sampled_from(list(RANK)),
     signed_at=st.sampled_from(TIMES),
@@ -46,7 +46,7 @@ def sqlite_app(tmp_path):
         db.engine.dispose()
 
 
-def apply_all(batch: list[results.ResultUpdate]) -> dict[str, tuple]:
+def apply_all(batch: list[ordering.ResultUpdate]) -> dict[str, tuple]:
     """Apply `batch` in order on empty tables; the stored results, comparable."""
     db.session.execute(delete(WebhookDelivery))
     db.session.execute(delete(ProctoringResult))

@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from portal.exams.models import Attempt
 from portal.extensions import db
-from portal.proctoring import results
+from portal.proctoring import ordering, results
 from portal.proctoring.models import ProctoringResult, WebhookDelivery
 from tests.support.app import add_exam, add_user, make_app
 from tests.support.webhooks import KEY, open_attempt
@@ -85,7 +85,7 @@ def assert_linear(rows: list[WebhookDelivery]) -> None:
 
 def test_parallel_deliveries_end_as_the_rule_says(live, monkeypatch):
     base_url, app = live
-    decide = results.decide
+    decide = ordering.decide
 
     def slow_decide(stored, update):
         time.sleep(DECISION_DELAY)

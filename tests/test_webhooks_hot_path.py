@@ -8,7 +8,7 @@ from sqlalchemy import event, update
 
 from portal.exams.models import Attempt
 from portal.extensions import db
-from portal.proctoring import results
+from portal.proctoring import ordering, results
 from portal.proctoring.models import ProctoringResult
 from portal.db_types import utcnow
 from tests.support.webhooks import delivery, log_rows, open_attempt, post, result_for
@@ -92,7 +92,7 @@ def test_a_result_changed_since_the_read_is_decided_again_under_the_lock(
     applied or called a repeat: decided again on the locked row, the log says stale."""
     open_attempt(student, exam, "raced", started=True)
     assert post(client, delivery("raced", **STATUS_ONLY)).status_code == 200
-    decide, calls = results.decide, []
+    decide, calls = ordering.decide, []
 
     def decide_while_another_worker_writes(stored, incoming_update):
         if not calls:  # the first decision, on the result as read
@@ -150,18 +150,18 @@ def test_decide_agrees_with_the_rule_in_its_own_words():
         ({}, {"x": 1}, {"x": 1.0}, {"x": True}), (None, {"b1": 1}, {"b1": 1.0}, {"b1": 2.0})))
 
     def update_of(status, signed, score, details, averages):
-        return results.ResultUpdate("s", status, signed_at=signed, score=score,
+        return ordering.ResultUpdate("s", status, signed_at=signed, score=score,
                                     details=details, averages=averages)
 
     def stored_of(*variant):
         u = update_of(*variant)
-        return results.StoredResult(**{f: getattr(u, f) for f in u.__dataclass_fields__},
+        return ordering.StoredResult(**{f: getattr(u, f) for f in u.__dataclass_fields__},
                                     stored_rank=u.rank, stored_order_at=u.order_at)
 
     def by_the_rule(stored, update):
         if update.content() == stored.content():
-            return results.REPEAT
-        return results.APPLIED if update.sort_key() > stored.sort_key() else results.STALE
+            return ordering.REPEAT
+        return ordering.APPLIED if update.sort_key() > stored.sort_key() else ordering.STALE
 
     rng = random.Random(14)
     pairs = [(rng.choice(variants), rng.choice(variants)) for _ in range(3000)]
@@ -169,7 +169,7 @@ def test_decide_agrees_with_the_rule_in_its_own_words():
     decisions = set()
     for stored_variant, update_variant in pairs:
         stored, update_ = stored_of(*stored_variant), update_of(*update_variant)
-        decision = results.decide(stored, update_)
+        decision = ordering.decide(stored, update_)
         assert decision == by_the_rule(stored, update_), (stored_variant, update_variant)
         decisions.add(decision)
-    assert decisions == {results.APPLIED, results.REPEAT, results.STALE}
+    assert decisions == {ordering.APPLIED, ordering.REPEAT, ordering.STALE}

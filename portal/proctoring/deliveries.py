@@ -15,7 +15,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal.core import jsonbody
 from portal.errors import error_response
 from portal.proctoring import results
-from portal.proctoring.results import RawDelivery, ResultUpdate
+from portal.proctoring.results import RawDelivery
+from portal.proctoring.ordering import ResultUpdate
 from portal.proctoring.schemas import InvalidDelivery, Problem
 
 JSON_TYPES = ("application/json",)

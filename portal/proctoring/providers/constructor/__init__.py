@@ -36,7 +36,7 @@ from portal.exams.models import Attempt
 from portal.proctoring import providers, tokens
 from portal.proctoring.outbox import http, jobs
 from portal.proctoring.outbox.models import OutboxJob
-from portal.proctoring.results import ResultUpdate
+from portal.proctoring.ordering import ResultUpdate
 from portal.core.jsonbody import Text
 from portal.proctoring.schemas import Date, InvalidDelivery, Problem, Score, parse_date
 from portal.urls import public_url

@@ -16,7 +16,8 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from portal.core import jsonbody
 from portal.core.jsonbody import Problem, Text
 from portal.core.openapi import Answer
-from portal.proctoring.results import OUTCOMES, ResultUpdate
+from portal.proctoring.results import OUTCOMES
+from portal.proctoring.ordering import ResultUpdate
 from portal.proctoring.schemas import (Date, InvalidDelivery, MetricCode, MetricValue,
                                        NonNegative, Score, from_form, http_link)
 from portal.proctoring.vocabulary import METRIC_CODES, RESULT_STATUSES

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal.core import unit_of_work
 from portal.errors import error_response
 from portal.extensions import csrf, db
-from portal.proctoring import deliveries, results
+from portal.proctoring import deliveries, ordering, results
 from portal.proctoring.providers.supervisor import VENDOR, schemas
 
 bp = Blueprint("webhooks", __name__)
@@ -68,7 +68,7 @@ def supervisor_webhook():
     return jsonify(outcome=outcome, identifier=update.identifier, status=update.status)
 
 
-def _log_line(update: results.ResultUpdate | None, received: deliveries.Received | None,
+def _log_line(update: ordering.ResultUpdate | None, received: deliveries.Received | None,
               outcome: str, http_status: int, started: float) -> None:
     """One line per delivery. Never the key; untrusted text only quoted (repr)."""
     if update is not None:
