@@ -472,10 +472,11 @@ def test_close_reasons_name_the_proctor(status, proctor, reason):
     assert close_reason(status, proctor) == reason
 
 
-def test_a_repeated_delivery_is_four_statements(client, student, exam):
+def test_a_repeated_delivery_is_two_or_three_statements(client, student, exam):
     """The webhook's hot path in SQL that does exactly the work: a delivery that changes
-    nothing reads the attempt, inserts-or-nothing and reads the locked result, and
-    appends the log row (then the commit)."""
+    nothing reads the attempt and its result in one statement, then appends the log row
+    (on SQLite an INSERT ... SELECT that confirms the result is as read; on PostgreSQL
+    after a SELECT ... FOR UPDATE of it), then the commit."""
     from sqlalchemy import event
 
     open_attempt(student, exam, "session-count", started=True)
@@ -489,4 +490,4 @@ def test_a_repeated_delivery_is_four_statements(client, student, exam):
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert answer.json["outcome"] == "repeat"
-    assert len(seen) <= 4, "\n".join(seen)
+    assert len(seen) == (2 if db.engine.dialect.name == "sqlite" else 3), "\n".join(seen)
