@@ -12,7 +12,7 @@ import pytest
 
 from portal.extensions import db
 from tests.support.app import (BACKENDS, CHROMIUM, CHROMIUM_ARGS, Auth, _apps_to_dispose,
-                               add_exam, add_user, make_app)
+                               add_exam, add_user, make_app, start_attempt)
 from tests.support.constructor import BACKOFF_BASE, Sandbox, serve_sandbox_quietly
 
 
@@ -111,6 +111,14 @@ def exam(app):
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def running(client, auth, student, exam):
+    """The student logged in, with a started attempt of `exam`: (attempt id, the headers
+    its page's requests carry)."""
+    auth.login()
+    return start_attempt(client, auth, exam)
 
 
 # ---- Constructor: the live sandbox, the portal aimed at it, the worker's logs ----------

@@ -7,16 +7,9 @@ from sqlalchemy import event
 
 from portal.extensions import db
 from portal.sqlite_writers import connection_class
-from tests.support.app import start_attempt
 from tests.support.page_events import SAMPLE
 
 FULL, NORMAL = 2, 1  # PRAGMA synchronous
-
-
-@pytest.fixture
-def running(client, auth, student, exam):
-    auth.login()
-    return start_attempt(client, auth, exam)
 
 
 @pytest.fixture

@@ -7,14 +7,7 @@ from sqlalchemy import event
 
 from portal.auth.sessions import SessionUser
 from portal.extensions import db
-from tests.support.app import start_attempt
 from tests.support.page_events import SAMPLE
-
-
-@pytest.fixture
-def running(client, auth, student, exam):
-    auth.login()
-    return start_attempt(client, auth, exam)
 
 
 @pytest.fixture

@@ -10,16 +10,9 @@ from portal.exams import grading
 from portal.exams.models import Attempt, Question
 from portal.extensions import db
 from portal.proctoring.models import MetricSample
-from tests.support.app import start_attempt
 from tests.support.page_events import SAMPLE
 
 
-
-
-@pytest.fixture
-def running(client, auth, student, exam):
-    auth.login()
-    return start_attempt(client, auth, exam)
 
 
 def test_stop_event_terminates_and_keeps_answers(client, running, exam):
