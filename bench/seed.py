@@ -22,9 +22,10 @@
         that each request of the mix works once, and write everything the wrk scripts
         need as a Lua table.
 
-    seed.py poll-url --base http://127.0.0.1:PORT --lua data.lua
+    seed.py poll-url --base http://127.0.0.1:PORT --lua data.lua [--valid-for SECONDS]
         Read the dashboard's current poll URL into data.lua (just before the poll run,
-        so that "unchanged" is true: the warm-up and the saves changed the table).
+        so that "unchanged" is true: the warm-up and the saves changed the table), at
+        least SECONDS before the minute turns (the digest holds the current minute).
 
     seed.py count
         Print the delivery-log and result counts as JSON (for the nothing-lost check).
@@ -434,11 +435,18 @@ def _write_data(lua_path: str, data: dict) -> None:
 
 def poll_url(args: argparse.Namespace) -> None:
     """Read the dashboard's current poll URL (its digest) into the wrk data: the runs
-    before it (warm-up, saves) changed the table since the login."""
+    before it (warm-up, saves) changed the table since the login. The digest holds the
+    current minute (the flags' ages): with fewer than `--valid-for` seconds left in it,
+    wait for the next minute, so the poll run that follows sees an unchanged table
+    throughout (else every poll after the minute turns answers 200, not 204)."""
     import html
+    import time
 
     import requests
 
+    left = 60 - time.time() % 60
+    if left < args.valid_for:
+        time.sleep(left + 0.2)
     path = Path(args.lua).with_suffix(".json")
     data = json.loads(path.read_text(encoding="utf-8"))
     page = requests.get(f"{args.base.rstrip('/')}/dashboard/", timeout=60,
@@ -520,6 +528,8 @@ def main() -> None:
     p = sub.add_parser("poll-url")
     p.add_argument("--base", required=True)
     p.add_argument("--lua", required=True)
+    p.add_argument("--valid-for", type=float, default=10.0,
+                   help="seconds the digest must stay valid (it holds the current minute)")
     p.set_defaults(func=poll_url)
     sub.add_parser("count").set_defaults(func=count)
     for name, func in (("pg-create", pg_create), ("pg-drop", pg_drop)):
