@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.db_types import utcnow
-from portal.exams import services
+from portal.exams import answers, services
 from portal.exams.models import Answer, Attempt
 from portal.extensions import db
 from tests.support.app import add_exam, start_attempt
@@ -292,7 +292,7 @@ def test_a_save_is_three_statements(app, student, exam):
         listener = lambda *args: seen.append(args[2])  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            saved = services.save_answer(attempt, question, value)
+            saved = answers.save_answer(attempt, question, value)
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
         db.session.commit()

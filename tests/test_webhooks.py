@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from portal.exams import services
+from portal.exams import answers, services
 from portal.exams.models import Answer, Attempt
 from portal.extensions import db
 from portal.proctoring import results
@@ -29,7 +29,7 @@ from tests.support.webhooks import (KEY, REAL_DELIVERY, REAL_ID, count, delivery
 
 def test_real_delivery_is_stored_logged_and_closes_the_attempt(client, student, exam):
     attempt = open_attempt(student, exam, REAL_ID)
-    services.save_answer(attempt, exam.questions[0].id, 1)  # right: 2 points
+    answers.save_answer(attempt, exam.questions[0].id, 1)  # right: 2 points
     db.session.commit()
 
     response = post(client, REAL_DELIVERY, key=None,
@@ -343,7 +343,7 @@ def test_a_late_stopped_never_overwrites_a_verdict(client):
 @pytest.mark.parametrize("status", ["stopped", "skipped", "accepted", "rejected"])
 def test_a_final_status_closes_an_open_attempt_keeping_answers(client, student, exam, status):
     attempt = open_attempt(student, exam, "session1")
-    services.save_answer(attempt, exam.questions[2].id, "Paris")
+    answers.save_answer(attempt, exam.questions[2].id, "Paris")
     db.session.commit()
     assert post(client, delivery(status=status)).json["outcome"] == "applied"
     db.session.refresh(attempt)
@@ -352,7 +352,7 @@ def test_a_final_status_closes_an_open_attempt_keeping_answers(client, student, 
     assert attempt.score == 1 and db.session.scalar(select(Answer.points)) == 1
     assert "Closed attempt" in log_rows()[0].detail
     with pytest.raises(services.AttemptConflict):
-        services.save_answer(attempt, exam.questions[0].id, 1)
+        answers.save_answer(attempt, exam.questions[0].id, 1)
 
 
 def test_a_final_status_closes_an_attempt_not_yet_started(client, student, exam):

@@ -21,7 +21,7 @@ from portal.auth.models import User
 from portal.db_types import utcnow
 from portal.exams import services as exams
 from portal.exams.models import Attempt, Exam
-from portal.exams.services import result_rows
+from portal.exams.answers import result_rows
 from portal.extensions import db
 from portal.proctoring.models import MetricSample, ProctoringResult, WebhookDelivery
 from portal.proctoring.outbox.models import OutboxJob

@@ -13,17 +13,13 @@ Readers show it as closed without writing (`shown`, `check_open`, `check_running
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.util import identity_key
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime, utcnow
@@ -217,7 +213,7 @@ def require_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = 
     its time (an overdue one is closed on the way, and that is kept)."""
     now = now or utcnow()
     expired = expire_if_due(attempt, now)
-    current = _loaded(attempt) if expired else attempt  # a row read before is out of date
+    current = loaded(attempt) if expired else attempt  # a row read before is out of date
     if current.state == CREATED:
         raise AttemptConflict("The proctoring session has not started yet.")
     if current.state != IN_PROGRESS:
@@ -240,11 +236,11 @@ def lock_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = Non
     on PostgreSQL, the database's write lock on SQLite). Raises AttemptConflict unless it
     is in progress and within its time (also when it closed meanwhile)."""
     require_running(attempt, now)
-    if not _touch_running(attempt, now):
-        raise AttemptConflict(closed_message(_loaded(attempt)))
+    if not touch_running(attempt, now):
+        raise AttemptConflict(closed_message(loaded(attempt)))
 
 
-def _touch_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> bool:
+def touch_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = None) -> bool:
     """The conditional UPDATE of a running attempt (its `updated_at` only): True if it
     is still in progress. A statement built once; a loaded attempt's state reloads on
     next use (no refresh unless someone reads it)."""
@@ -255,7 +251,7 @@ def _touch_running(attempt: Attempt | reads.AttemptRow, now: datetime | None = N
     return touched.rowcount == 1
 
 
-def _loaded(attempt: Attempt | reads.AttemptRow) -> Attempt:
+def loaded(attempt: Attempt | reads.AttemptRow) -> Attempt:
     """The ORM attempt (from the identity map if loaded) for a row read by `reads`."""
     return attempt if isinstance(attempt, Attempt) else db.session.get(Attempt, attempt.id)
 
@@ -286,7 +282,7 @@ def expire_if_due(attempt: Attempt | reads.AttemptRow, now: datetime | None = No
     `attempt_closed` signal sent). True if this closed it."""
     now = now or utcnow()
     if attempt.overdue(now):
-        return close_attempt(_loaded(attempt), EXPIRED, EXPIRY_REASON, now)
+        return close_attempt(loaded(attempt), EXPIRED, EXPIRY_REASON, now)
     return False
 
 
@@ -417,72 +413,14 @@ _NEWS_RAN = (update(_attempts)
                      updated_at=_NOW))
 
 
-# ---- questions and answers -----------------------------------------------------------
-
-def questions_for(attempt: Attempt | reads.AttemptRow) -> list[dict[str, Any]]:
-    """What the page needs to show the test, with the saved answers: no correct answers."""
-    return reads.questions_with_answers(attempt)
-
-
-@dataclass(frozen=True)
-class SavedAnswer:
-    """What a save stored: the validated value and when."""
-
-    question_id: int
-    value: Any
-    updated_at: datetime
-
-
-def save_answer(attempt: Attempt | reads.AttemptRow, question_id: int, value: Any,
-                now: datetime | None = None) -> SavedAnswer:
-    """Store one answer. Raises NotFound (not this exam's question), InvalidAnswer, or
-    AttemptConflict (not running, or closed while this save was under way).
-
-    Two statements once the question is known: the answer's upsert (the unique
-    constraint decides between two concurrent first saves) and the attempt's touch."""
-    now = now or utcnow()
-    require_running(attempt, now)
-    question = reads.question(question_id)
-    if question is None or question.exam_id != attempt.exam_id:
-        raise NotFound(f"Question {question_id} is not part of this exam.")
-    try:
-        value = grading.validate_answer(question, value)
-    except ValueError as error:
-        raise InvalidAnswer(str(error)) from None
-    dialect = db.session.get_bind().dialect.name
-    if dialect not in _UPSERT_ANSWER:
-        raise RuntimeError(f"no race-free upsert for the {dialect} database")
-    answer_id = db.session.connection().execute(_UPSERT_ANSWER[dialect], {
-        "attempt_id": attempt.id, "question_id": question.id, "value": value,
-        "updated_at": now}).scalar_one()
-    cached = db.session.identity_map.get(identity_key(Answer, answer_id))
-    if cached is not None:
-        db.session.expire(cached)
-    # Touch the attempt under its state condition: a submit or stop that committed
-    # meanwhile makes this match no row, and the caller rolls the save back.
-    if isinstance(attempt, Attempt):
-        db.session.expire(attempt, ["answers"])
-    if not _touch_running(attempt, now):
-        raise AttemptConflict(closed_message(_loaded(attempt)))
-    return SavedAnswer(question.id, value, now)
-
-
-def _upsert_answer(make) -> Any:
-    stmt = make(Answer.__table__)
-    return stmt.on_conflict_do_update(
-        index_elements=["attempt_id", "question_id"],
-        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-    ).returning(Answer.__table__.c.id)
-
-
-_UPSERT_ANSWER = {"postgresql": _upsert_answer(postgresql_insert),
-                  "sqlite": _upsert_answer(sqlite_insert)}
 _TOUCH_RUNNING = (update(Attempt.__table__)
                   .where(Attempt.__table__.c.id == bindparam("attempt_id"),
                          Attempt.__table__.c.state == IN_PROGRESS)
                   .values(state=IN_PROGRESS,
                           updated_at=bindparam("now", type_=UTCDateTime())))
 
+
+# ---- grading (the answers themselves: answers.py) -------------------------------------
 
 def score_of(attempt: Attempt) -> tuple[float, float]:
     """What `grade` would give the saved answers, stored nowhere: (score, maximum)."""
@@ -508,39 +446,3 @@ def grade(attempt: Attempt) -> tuple[float, float]:
             answer.points = grading.points_for(question, answer.value)
             score += answer.points
     return score, max_score
-
-
-def points_visible(attempt: Attempt, now: datetime | None = None) -> bool:
-    """May the student see points per question? As the exam's `show_points` says:
-    after_submission (once the attempt is closed), after_close (once the exam has closed
-    for everyone, so the result is no answer key for classmates), or never."""
-    now = now or utcnow()
-    rule = attempt.exam.show_points
-    if attempt.is_open or rule == "never":
-        return False
-    if rule == "after_submission":
-        return True
-    return attempt.exam.has_closed(now)
-
-
-def result_rows(attempt: Attempt) -> list[dict[str, Any]]:
-    """Per question: prompt, the student's answer in words, points earned/possible."""
-    saved = {a.question_id: a for a in attempt.answers}
-    rows = []
-    for q in attempt.exam.questions:
-        answer = saved.get(q.id)
-        value = answer.value if answer else None
-        if q.kind == "single" and value is not None:
-            text = q.options[value]
-        elif q.kind == "multiple" and value:
-            text = ", ".join(q.options[i] for i in value)
-        else:
-            text = value or ""
-        if answer is None:
-            points = 0
-        elif answer.points is None and not attempt.is_open:  # shown expired, not graded yet
-            points = grading.points_for(q, answer.value)
-        else:
-            points = answer.points or 0
-        rows.append({"prompt": q.prompt, "answer": text, "points": points, "max": q.points})
-    return rows

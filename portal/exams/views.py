@@ -9,7 +9,7 @@ from flask_login import current_user
 from portal.auth.decorators import student_required
 from portal.core import jsonbody, unit_of_work
 from portal.db_types import utcnow
-from portal.exams import services, signals
+from portal.exams import answers, services, signals
 from portal.exams.models import CLOSED_STATES, TERMINATED
 from portal.exams.schemas import AnswerBody
 
@@ -89,8 +89,8 @@ def result(attempt_id: int):
     if attempt.is_open:
         return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
     return render_template("exams/result.html", attempt=attempt,
-                           rows=services.result_rows(attempt),
-                           show_points=services.points_visible(attempt))
+                           rows=answers.result_rows(attempt),
+                           show_points=answers.points_visible(attempt))
 
 
 @bp.get("/api/attempts/<int:attempt_id>/questions")
@@ -100,7 +100,7 @@ def questions(attempt_id: int):
     attempt = services.own_attempt_row(current_user, attempt_id)
     services.check_running(attempt)
     return jsonify(state=attempt.state, deadline=attempt.deadline_at.isoformat(),
-                   now=utcnow().isoformat(), questions=services.questions_for(attempt))
+                   now=utcnow().isoformat(), questions=answers.questions_for(attempt))
 
 
 @bp.put("/api/attempts/<int:attempt_id>/answers/<int:question_id>")
@@ -109,7 +109,7 @@ def questions(attempt_id: int):
 def save_answer(attempt_id: int, question_id: int):
     attempt = services.own_attempt_row(current_user, attempt_id)
     body = jsonbody.parse(AnswerBody)
-    answer = services.save_answer(attempt, question_id, body.value)
+    answer = answers.save_answer(attempt, question_id, body.value)
     return jsonify(saved=True, question=question_id, value=answer.value,
                    updated_at=answer.updated_at.isoformat(), **services.clock(attempt))
 
