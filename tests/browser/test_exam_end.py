@@ -97,12 +97,14 @@ def test_the_proctors_end_is_one_dialog_announced_and_focus_trapped(page, stack)
 
 
 def with_deadline(route, deadline) -> None:
-    """Answer the page's request as the server would, carrying `deadline` and `now`
-    (the server's moving deadline: an allowance, or time running down)."""
+    """Answer the page's request as the server would, carrying the attempt's `deadline`
+    (moved: an allowance, or time running down) and `now`. Every answer that carries the
+    clock (saves and metrics posts) carries the same deadline, as the server's do: else
+    a metrics answer with the real deadline could undo a save's before the page's clock
+    ticks."""
     response = route.fetch()
     body = response.json()
-    now = utcnow()
-    body.update(deadline=(now + deadline).isoformat(), now=now.isoformat())
+    body.update(deadline=deadline.isoformat(), now=utcnow().isoformat())
     route.fulfill(response=response, json=body)
 
 
@@ -111,24 +113,24 @@ def test_time_warnings_and_the_time_limit(page, stack):
     open_exam(page, stack)
     pass_prechecks(page)
     expect(page.get_by_text("Question 1 of 7")).to_be_visible()
-    left = {"now": timedelta(minutes=5, seconds=1)}
-    page.route(re.compile(r"/api/attempts/\d+/answers/\d+$"),
-               lambda route: with_deadline(route, left["now"]))
+    deadline = {"at": utcnow() + timedelta(minutes=5, seconds=1)}
+    page.route(re.compile(r"/api/attempts/\d+/(answers/\d+|metrics)$"),
+               lambda route: with_deadline(route, deadline["at"]))
 
     page.get_by_label("supervisor.init()").check()  # its save answers with 5:01 left
     wait_announced(page, "5 minutes left.")
     expect(page.locator("#time-left")).to_have_text(re.compile(r"^(5:00|4:5\d)$"))
-    left["now"] = timedelta(minutes=1, seconds=1)
+    deadline["at"] = utcnow() + timedelta(minutes=1, seconds=1)
     page.get_by_label("supervisor.start()").check()
     wait_announced(page, "1 minute left.")
     assert announced(page).count("5 minutes left.") == 1
 
     # The server's deadline passes: one dialog says so, the attempt expires.
+    deadline["at"] = utcnow() + timedelta(seconds=2)
     with stack.db():
         attempt = db.session.get(Attempt, current_attempt(stack).id)
-        attempt.deadline_at = utcnow() + timedelta(seconds=2)
+        attempt.deadline_at = deadline["at"]
         db.session.commit()
-    left["now"] = timedelta(seconds=2)
     page.get_by_label("supervisor.logout()").check()
     dialog = page.get_by_role("alertdialog", name="Proctoring session ended")
     expect(dialog).to_contain_text("The time limit ended your test.", timeout=6_000)

@@ -70,10 +70,14 @@ def test_log_out_during_the_exam_asks_first(page, stack):
     assert page.url == attempt_url
     assert page.evaluate("document.activeElement.textContent.trim()") == "Log out"
 
+    sent: list[str] = []  # the page's posts, in order: none about the attempt after the logout
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
     header_logout.click()
     dialog.get_by_role("button", name="Log out").click()
     page.wait_for_url(re.compile(r"/login"))
     assert current_attempt(stack).state == "in_progress"  # the attempt goes on
+    logout = next(i for i, url in enumerate(sent) if url.endswith("/logout"))
+    assert not [url for url in sent[logout:] if "/api/attempts/" in url], sent
 
 
 def overlap(a: dict, b: dict) -> bool:

@@ -8,7 +8,7 @@ import { $, cfg } from "./exam/config.js";
 import { openModal } from "./exam/dialogs.js";
 import { endSession } from "./exam/end.js";
 import { reserveSpaceFor } from "./exam/layout.js";
-import { flushMetrics, startMetricsFlushing } from "./exam/metrics.js";
+import { startMetricsFlushing, stopMetricsForLogout } from "./exam/metrics.js";
 import { showStartError, sdkUnavailable, startAuto, startExplicit,
          startFramed } from "./exam/proctoring.js";
 import { saveNow, showSubmitted, wireQuestions } from "./exam/questions.js";
@@ -28,7 +28,7 @@ function guardLogout() {
     $("logout-yes").onclick = async () => {
       $("logout-yes").disabled = true;
       await saveNow();
-      await flushMetrics();
+      await stopMetricsForLogout();
       form.submit();  // no submit event: the guard does not ask again
     };
   });

@@ -51,8 +51,9 @@ export function onMetrics(data) {
 function queueSample(data) {
   // The server takes samples only while the attempt runs: from the submit on there is
   // nothing more to send (what was queued went before it, or with the end).
-  if (state.phase === "submitting" || state.phase === "closed") return;
+  // Nor once the student chose to log out: a post after the logout could only be refused.
   const m = state.metrics;
+  if (state.phase === "submitting" || state.phase === "closed" || m.leaving) return;
   const sample = { metrics: data.metrics, peak: data.peak, score: data.score,
                    threshold: data.threshold, violated: !!data.violated };
   const now = Date.now();
@@ -68,9 +69,17 @@ function queueSample(data) {
   if (m.queue.length >= METRICS_BATCH_SIZE || sample.violated || !m.sent) flushMetrics();
 }
 
-/** Sends what is queued (before a stop report or a submit too: the server takes samples
- * only while the attempt runs). Never rejects. */
-export async function flushMetrics() {
+/** Sends what is queued (before a stop report, a submit or a logout too: the server
+ * takes samples only while the attempt runs and the student is logged in). One post at a
+ * time, in order: the promise settles once every post started before it has. Never
+ * rejects. */
+export function flushMetrics() {
+  const m = state.metrics;
+  m.posting = m.posting.then(sendQueued);
+  return m.posting;
+}
+
+async function sendQueued() {
   const m = state.metrics;
   if (!m.queue.length) return;
   const batch = m.queue.splice(0, m.queue.length);
@@ -80,6 +89,12 @@ export async function flushMetrics() {
   } catch (error) {
     log("error", "metrics upload", error.message);
   }
+}
+
+/** The student logs out: what is queued goes now, nothing is queued after it. */
+export function stopMetricsForLogout() {
+  state.metrics.leaving = true;
+  return flushMetrics();
 }
 
 export function startMetricsFlushing() {

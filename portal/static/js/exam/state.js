@@ -11,7 +11,9 @@ export const state = {
   deadlineMs: null,            // the server's deadline (epoch ms)
   clockOffsetMs: 0,            // server time minus browser time
   saveTimers: new Map(),       // question id -> pending save timer
-  metrics: { queue: [], lastQueuedAtMs: -Infinity, sent: false, violation: null },
+  // posting: the metrics posts in flight, chained; leaving: the student logs out.
+  metrics: { queue: [], lastQueuedAtMs: -Infinity, sent: false, violation: null,
+             posting: Promise.resolve(), leaving: false },
   warned: new Set(),           // the TIME_WARNINGS already announced
   lastLeftSeconds: null,       // the time left at the previous tick
   pageStartMs: performance.now(),
