@@ -15,8 +15,8 @@ from portal.exams.models import Attempt
 from portal.extensions import db
 from portal.proctoring.outbox.worker import Worker
 from tests.support.app import add_exam, add_user
-from tests.support.factories import (ZERO_AVERAGES, instructor_pages, seed_attempt, seed_job,
-                             seed_result, seed_samples, students)
+from tests.support.factories import (ZERO_AVERAGES, instructor_pages, same_minute_ahead,
+                             seed_attempt, seed_job, seed_result, seed_samples, students)
 
 
 def row_ids(html: str) -> list[int]:
@@ -248,6 +248,7 @@ def test_page_polls_a_partial_with_the_same_filters(page, mixed):
 
 
 def test_partial_answers_204_until_something_changes(client, page, mixed):
+    same_minute_ahead()
     html = page("/dashboard/rows?status=accepted")
     url = re.search(r'data-poll-url="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert row_ids(html) == [mixed["ada"].id]
@@ -309,6 +310,7 @@ def test_queries_do_not_grow_with_rows(client, page, exam):
 def test_unchanged_poll_reads_no_table(client, page, mixed):
     """Nothing changed: the 204 comes from the change stamp alone, without the table's
     queries (no join of attempts and results, no metrics timeline) or a render."""
+    same_minute_ahead()
     html = page("/dashboard/rows")
     url = re.search(r'data-poll-url="([^"]+)"', html).group(1).replace("&amp;", "&")
     with counted_queries() as seen:
@@ -320,6 +322,7 @@ def test_unchanged_poll_reads_no_table(client, page, mixed):
 
 def test_poll_sees_a_new_metrics_sample(client, page, exam, student):
     """The live score comes from the latest metrics sample: a new one is a change."""
+    same_minute_ahead()
     attempt = seed_attempt(exam, student, state="in_progress", minutes_ago=2)
     html = page("/dashboard/rows")
     url = re.search(r'data-poll-url="([^"]+)"', html).group(1).replace("&amp;", "&")

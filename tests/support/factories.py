@@ -4,6 +4,7 @@ exactly the state it shows (the webhook and outbox tests cover the code that wri
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -106,6 +107,16 @@ def students(n: int, prefix: str = "s") -> list:
 def login_instructor(client, auth, instructor) -> None:
     response = auth.login(instructor.username)
     assert response.status_code == 302, "instructor login failed"
+
+
+def same_minute_ahead(seconds: float = 5.0) -> None:
+    """Wait for the next minute when fewer than `seconds` are left in this one. The
+    dashboard's poll digest holds the current minute (the flags' ages count in minutes),
+    so a page and its poll on two sides of a minute differ by design: a test of "204
+    while nothing changed" must run within one minute."""
+    left = 60 - time.time() % 60
+    if left < seconds:
+        time.sleep(left + 0.05)
 
 
 def instructor_pages(client, auth, instructor):
